@@ -1,0 +1,76 @@
+import type { FastifyInstance } from 'fastify';
+import pino, { type Logger } from 'pino';
+import type { Server as SocketServer } from 'socket.io';
+import { Authenticator } from './auth/authenticator.js';
+import type { Config } from './config/config.js';
+import { ChatEngine } from './core/chat-engine.js';
+import { buildServer } from './http/server.js';
+import { attachSocketServer } from './realtime/socket-server.js';
+import { socketSurfaces } from './transports/socket-surfaces.js';
+import { ProviderRegistry } from './providers/provider-registry.js';
+import type { ChatStore } from './store/chat-store.js';
+import { openChatStore } from './store/open-chat-store.js';
+
+export interface App {
+  server: FastifyInstance;
+  io: SocketServer;
+  store: ChatStore;
+  providers: ProviderRegistry;
+  authenticator: Authenticator;
+  logger: Logger;
+  close(): Promise<void>;
+}
+
+export interface AppOptions {
+  logger?: Logger;
+  /** Tests point the store at their own Postgres schema. */
+  postgresSchema?: string;
+}
+
+/** Assembles store, providers, engine and transports from a parsed config. */
+export async function createApp(config: Config, options: AppOptions = {}): Promise<App> {
+  const logger = options.logger ?? createLogger(config);
+  const store = await openChatStore(
+    config.databaseUrl,
+    options.postgresSchema === undefined ? {} : { postgresSchema: options.postgresSchema },
+  );
+  try {
+    await store.migrate();
+  } catch (error) {
+    await store.close();
+    throw error;
+  }
+  const providers = new ProviderRegistry(config);
+  const authenticator = new Authenticator({ jwtSecret: config.jwtSecret });
+  const engine = new ChatEngine({ store, providers, defaultContextWindow: config.defaultContextWindow, logger });
+  const dependencies = { config, engine, store, providers, authenticator };
+  const server = await buildServer(dependencies, logger);
+  const io = attachSocketServer(server.server, dependencies, socketSurfaces);
+  // Open sockets would keep the HTTP server from closing.
+  server.addHook('preClose', async () => {
+    io.local.disconnectSockets(true);
+  });
+  return {
+    server,
+    io,
+    store,
+    providers,
+    authenticator,
+    logger,
+    async close() {
+      await server.close();
+      await store.close();
+    },
+  };
+}
+
+/** Keys and tokens never reach the log, even when a header is logged by mistake. */
+export function createLogger(config: Pick<Config, 'logLevel'>): Logger {
+  return pino({
+    level: config.logLevel,
+    redact: {
+      paths: ['req.headers.authorization', 'headers.authorization', '*.apiKey', 'apiKey', 'token', '*.token'],
+      censor: '[redacted]',
+    },
+  });
+}

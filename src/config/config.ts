@@ -1,0 +1,154 @@
+import { z } from 'zod';
+import { surfaceDefaults, type SurfaceSettings, type SurfaceName } from './surface-defaults.js';
+
+/**
+ * The environment is parsed once, here; nothing else reads process.env.
+ * Variable names are the ones the five seed documents use, so an existing
+ * deployment's .env works unchanged.
+ */
+const optionalText = z
+  .string()
+  .transform((value) => value.trim())
+  .optional()
+  .transform((value) => (value === '' ? undefined : value));
+
+const optionalNumber = (schema: z.ZodNumber) =>
+  z.preprocess((value) => (value === '' || value === undefined ? undefined : Number(value)), schema.optional());
+
+const booleanFlag = z
+  .enum(['true', 'false', '1', '0', 'yes', 'no', ''])
+  .optional()
+  .transform((value) => value === 'true' || value === '1' || value === 'yes');
+
+const environmentSchema = z.object({
+  NODE_ENV: optionalText,
+  PORT: optionalNumber(z.number().int().min(0).max(65535)),
+  HOST: optionalText,
+  CORS_ORIGIN: optionalText,
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).optional(),
+
+  DATABASE_URL: optionalText,
+  JWT_SECRET: optionalText.refine((value) => value === undefined || value.length >= 32, {
+    message: 'must be at least 32 characters (HS256 needs a 256-bit secret)',
+  }),
+  ALLOW_REMOTE_LOCAL_MODE: booleanFlag,
+  TRUST_PROXY: booleanFlag,
+
+  OPENAI_API_KEY: optionalText,
+  OPENAI_BASE_URL: optionalText.pipe(z.url().optional()),
+  OPENAI_ORG_ID: optionalText,
+  OPENAI_MODEL: optionalText,
+  OPENAI_DEFAULT_MODEL: optionalText,
+  OPENAI_MAX_TOKENS: optionalNumber(z.number().int().positive()),
+  OPENAI_TEMPERATURE: optionalNumber(z.number().min(0).max(2)),
+  OPENAI_SYSTEM_PROMPT: optionalText,
+  SYSTEM_PROMPT: optionalText,
+
+  ANTHROPIC_API_KEY: optionalText,
+  CLAUDE_API_KEY: optionalText,
+  ANTHROPIC_BASE_URL: optionalText.pipe(z.url().optional()),
+  CLAUDE_MODEL: optionalText,
+  CLAUDE_MAX_TOKENS: optionalNumber(z.number().int().positive()),
+  CHAT_SYSTEM_PROMPT: optionalText,
+
+  ASSISTANT_HISTORY_LIMIT: optionalNumber(z.number().int().min(0).max(1000)),
+  AI_MODULE_HISTORY_LIMIT: optionalNumber(z.number().int().min(0).max(1000)),
+  CHAT_SESSIONS_HISTORY_LIMIT: optionalNumber(z.number().int().min(0).max(1000)),
+  STREAM_V2_HISTORY_LIMIT: optionalNumber(z.number().int().min(0).max(1000)),
+  VOICE_HISTORY_LIMIT: optionalNumber(z.number().int().min(0).max(1000)),
+  OPENAI_API_HISTORY_LIMIT: optionalNumber(z.number().int().min(0).max(1000)),
+
+  DEFAULT_CONTEXT_WINDOW: optionalNumber(z.number().int().min(256)),
+  BODY_LIMIT_BYTES: optionalNumber(z.number().int().min(1024)),
+});
+
+export type Environment = z.infer<typeof environmentSchema>;
+
+export interface OpenAIProviderConfig {
+  apiKey: string;
+  baseURL: string | undefined;
+  organization: string | undefined;
+}
+
+export interface AnthropicProviderConfig {
+  apiKey: string;
+  baseURL: string | undefined;
+}
+
+export interface Config {
+  production: boolean;
+  host: string;
+  port: number;
+  corsOrigin: string | undefined;
+  logLevel: string;
+  databaseUrl: string;
+  jwtSecret: string | undefined;
+  allowRemoteLocalMode: boolean;
+  /** Behind a reverse proxy: take the client address from X-Forwarded-For. */
+  trustProxy: boolean;
+  bodyLimitBytes: number;
+  defaultContextWindow: number;
+  providers: {
+    openai: OpenAIProviderConfig | undefined;
+    anthropic: AnthropicProviderConfig | undefined;
+  };
+  surfaces: Record<SurfaceName, SurfaceSettings>;
+}
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`Invalid configuration:\n${problems.map((problem) => `  - ${problem}`).join('\n')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+export function loadConfig(environment: NodeJS.ProcessEnv = process.env): Config {
+  const parsed = environmentSchema.safeParse(environment);
+  if (!parsed.success) {
+    throw new ConfigError(
+      parsed.error.issues.map(
+        (issue) => `${issue.path.join('.')}: ${issue.message} (got ${JSON.stringify(environment[String(issue.path[0])])})`,
+      ),
+    );
+  }
+  const env = parsed.data;
+  return {
+    production: env.NODE_ENV === 'production',
+    host: env.HOST ?? '127.0.0.1',
+    port: env.PORT ?? 8000,
+    corsOrigin: env.CORS_ORIGIN,
+    logLevel: env.LOG_LEVEL ?? 'info',
+    databaseUrl: env.DATABASE_URL ?? 'file:./data/parley.db',
+    jwtSecret: env.JWT_SECRET,
+    allowRemoteLocalMode: env.ALLOW_REMOTE_LOCAL_MODE,
+    trustProxy: env.TRUST_PROXY,
+    bodyLimitBytes: env.BODY_LIMIT_BYTES ?? 1024 * 1024,
+    defaultContextWindow: env.DEFAULT_CONTEXT_WINDOW ?? 8192,
+    providers: {
+      openai: openAIProvider(env),
+      anthropic: anthropicProvider(env),
+    },
+    surfaces: surfaceDefaults(env),
+  };
+}
+
+/** An OpenAI-compatible server (Ollama, vLLM, llama.cpp) may need no key: its base URL alone configures it. */
+function openAIProvider(env: Environment): OpenAIProviderConfig | undefined {
+  if (env.OPENAI_API_KEY === undefined && env.OPENAI_BASE_URL === undefined) return undefined;
+  return { apiKey: env.OPENAI_API_KEY ?? 'not-needed', baseURL: env.OPENAI_BASE_URL, organization: env.OPENAI_ORG_ID };
+}
+
+function anthropicProvider(env: Environment): AnthropicProviderConfig | undefined {
+  const apiKey = env.ANTHROPIC_API_KEY ?? env.CLAUDE_API_KEY;
+  if (apiKey === undefined) return undefined;
+  return { apiKey, baseURL: env.ANTHROPIC_BASE_URL };
+}
+
+/** Node 20.12+ reads .env natively; a missing file is not an error. */
+export function loadDotEnvFile(path = '.env'): void {
+  try {
+    process.loadEnvFile(path);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+  }
+}

@@ -1,0 +1,228 @@
+import { v7 as uuidv7 } from 'uuid';
+import type { ChatEvent } from './chat-events.js';
+import { contextWindowFor, fitToBudget } from './context-window.js';
+import { AppError, invalidRequest, toAppError } from './errors.js';
+import type { Identity } from './identity.js';
+import type { Logger } from './logger.js';
+import { countTokens, messageOverheadTokens } from './token-counter.js';
+import type { ChatMessage, FinishReason, ProviderStreamPart } from '../providers/chat-provider.js';
+import type { ProviderRegistry, ResolvedModel } from '../providers/provider-registry.js';
+import type { BeginTurnResult, ChatStore, ConversationTarget, MessageStatus, StoredMessage } from '../store/chat-store.js';
+
+export interface TurnOptions {
+  model: string;
+  /** Used when the conversation has no system prompt of its own. */
+  systemPrompt?: string | undefined;
+  maxTokens?: number | undefined;
+  temperature?: number | undefined;
+  /** How many stored messages to send as context. */
+  historyLimit: number;
+}
+
+export interface TurnRequest {
+  identity: Identity;
+  target: ConversationTarget;
+  /** The new user message. */
+  content: string;
+  options: TurnOptions;
+  /**
+   * Context the client sends itself (the OpenAI-compatible API is stateless):
+   * used instead of stored history, as given, without trimming.
+   */
+  suppliedContext?: ChatMessage[];
+  signal: AbortSignal;
+}
+
+export interface ChatEngineDependencies {
+  store: ChatStore;
+  providers: ProviderRegistry;
+  /** Context window of models the engine does not know. */
+  defaultContextWindow: number;
+  logger: Logger;
+}
+
+interface PreparedContext {
+  system: string | undefined;
+  messages: ChatMessage[];
+  /** Prompt tokens as the tokenizer counts them, used when the provider reports none. */
+  estimatePromptTokens: () => number;
+}
+
+/**
+ * The chat engine: one turn is "store the user message, stream the reply,
+ * store the reply". It yields ChatEvents and never throws for a failed turn;
+ * transports only translate the events. A transport consumes the stream to
+ * its end and cancels through the request's signal: the engine then stores
+ * the partial reply as interrupted and yields `turn-abort`.
+ */
+export class ChatEngine {
+  private readonly systemPromptTokens = new Map<string, number>();
+
+  constructor(private readonly dependencies: ChatEngineDependencies) {}
+
+  async *runTurn(request: TurnRequest): AsyncGenerator<ChatEvent, void, undefined> {
+    let resolved: ResolvedModel;
+    let begun: BeginTurnResult;
+    const startedAt = performance.now();
+    try {
+      resolved = this.dependencies.providers.resolve(request.options.model);
+      const tokens = countTokens(request.content);
+      this.assertFits(tokens, resolved.model, request.options);
+      begun = await this.dependencies.store.beginTurn({
+        userId: request.identity.userId,
+        target: request.target,
+        content: request.content,
+        tokens,
+        historyLimit: request.suppliedContext === undefined ? request.options.historyLimit : 0,
+      });
+    } catch (error) {
+      yield { type: 'turn-error', error: toAppError(error), message: undefined };
+      return;
+    }
+    yield { type: 'turn-start', conversation: begun.conversation, conversationCreated: begun.created, userMessage: begun.userMessage };
+    const context = this.prepareContext(request, begun, resolved.model);
+    yield* this.streamReply(request, begun, resolved, context, startedAt);
+  }
+
+  private async *streamReply(
+    request: TurnRequest,
+    begun: BeginTurnResult,
+    resolved: ResolvedModel,
+    context: PreparedContext,
+    startedAt: number,
+  ): AsyncGenerator<ChatEvent, void, undefined> {
+    const { signal, options } = request;
+    const messageId = uuidv7();
+    let accepted = false;
+    let text = '';
+    let firstTokenAt: number | undefined;
+    let usage: Extract<ProviderStreamPart, { type: 'usage' }> | undefined;
+    let finishReason: FinishReason = 'stop';
+    let failure: AppError | undefined;
+    try {
+      const stream = await resolved.provider.streamChat({
+        model: resolved.model,
+        system: context.system,
+        messages: context.messages,
+        maxTokens: options.maxTokens,
+        temperature: options.temperature,
+        signal,
+      });
+      accepted = true;
+      yield { type: 'message-start', messageId, model: resolved.model, provider: resolved.provider.name };
+      for await (const part of stream) {
+        if (part.type === 'text-delta') {
+          firstTokenAt ??= performance.now();
+          text += part.text;
+          yield part;
+        } else if (part.type === 'usage') usage = part;
+        else finishReason = part.reason;
+      }
+    } catch (error) {
+      if (!signal.aborted) failure = toAppError(error);
+    }
+    const status: MessageStatus = failure !== undefined ? 'failed' : signal.aborted ? 'interrupted' : 'complete';
+    const promptTokens = accepted ? (usage?.promptTokens ?? context.estimatePromptTokens()) : 0;
+    const completionTokens = usage?.completionTokens ?? countTokens(text);
+    if (status === 'complete') yield { type: 'usage', promptTokens, completionTokens };
+
+    let message: StoredMessage | undefined;
+    if (accepted) {
+      try {
+        message = await this.dependencies.store.finishTurn({
+          userId: request.identity.userId,
+          conversationId: begun.conversation.id,
+          messageId,
+          content: text,
+          status,
+          model: resolved.model,
+          provider: resolved.provider.name,
+          promptTokens,
+          completionTokens,
+          timeToFirstTokenMs: firstTokenAt === undefined ? null : Math.round(firstTokenAt - startedAt),
+          latencyMs: Math.round(performance.now() - startedAt),
+        });
+      } catch (error) {
+        failure ??= toAppError(error);
+      }
+    }
+    this.logTurn(request, begun, resolved, status, failure, message);
+    if (failure !== undefined) yield { type: 'turn-error', error: failure, message };
+    else if (status === 'interrupted') yield { type: 'turn-abort', message };
+    else yield { type: 'turn-finish', message: message!, finishReason };
+  }
+
+  private assertFits(tokens: number, model: string, options: TurnOptions): void {
+    const window = contextWindowFor(model, this.dependencies.defaultContextWindow);
+    const reserve = options.maxTokens ?? 0;
+    if (tokens + reserve > window) {
+      throw invalidRequest(
+        `The message is ${tokens} tokens; with ${reserve} reserved for the reply it does not fit ${model}'s ${window}-token context window`,
+        'message',
+      );
+    }
+  }
+
+  private prepareContext(request: TurnRequest, begun: BeginTurnResult, model: string): PreparedContext {
+    const system = begun.conversation.systemPrompt ?? request.options.systemPrompt;
+    const userMessage: ChatMessage = { role: 'user', content: request.content };
+    if (request.suppliedContext !== undefined) {
+      const messages = [...request.suppliedContext, userMessage];
+      return { system, messages, estimatePromptTokens: () => countMessages(system, messages) };
+    }
+    const window = contextWindowFor(model, this.dependencies.defaultContextWindow);
+    const systemTokens = system === undefined ? 0 : this.countSystemPrompt(system);
+    const fixedTokens = systemTokens + begun.userMessage.tokens + messageOverheadTokens;
+    const budget = window - (request.options.maxTokens ?? 0) - fixedTokens;
+    const { kept, tokens } = fitToBudget(begun.history, budget);
+    const messages: ChatMessage[] = kept.map((message) => ({ role: message.role, content: message.content }));
+    messages.push(userMessage);
+    return { system, messages, estimatePromptTokens: () => fixedTokens + tokens };
+  }
+
+  /** System prompts repeat on every turn; count each distinct one once. */
+  private countSystemPrompt(system: string): number {
+    let tokens = this.systemPromptTokens.get(system);
+    if (tokens === undefined) {
+      tokens = countTokens(system) + messageOverheadTokens;
+      if (this.systemPromptTokens.size > 1000) this.systemPromptTokens.clear();
+      this.systemPromptTokens.set(system, tokens);
+    }
+    return tokens;
+  }
+
+  private logTurn(
+    request: TurnRequest,
+    begun: BeginTurnResult,
+    resolved: ResolvedModel,
+    status: MessageStatus,
+    failure: AppError | undefined,
+    message: StoredMessage | undefined,
+  ): void {
+    const fields = {
+      userId: request.identity.userId,
+      conversationId: begun.conversation.id,
+      messageId: message?.id,
+      model: resolved.model,
+      provider: resolved.provider.name,
+      status,
+      promptTokens: message?.promptTokens,
+      completionTokens: message?.completionTokens,
+      latencyMs: message?.latencyMs,
+    };
+    if (failure === undefined) this.dependencies.logger.info(fields, 'turn ended');
+    else this.dependencies.logger.warn({ ...fields, code: failure.code, error: describeFailure(failure) }, 'turn failed');
+  }
+}
+
+/** The message of an unexpected error's cause, without its stack, for the log only. */
+function describeFailure(failure: AppError): string {
+  if (failure.code !== 'internal_error') return failure.message;
+  return failure.cause instanceof Error ? `${failure.cause.name}: ${failure.cause.message}` : failure.message;
+}
+
+function countMessages(system: string | undefined, messages: ChatMessage[]): number {
+  let tokens = system === undefined ? 0 : countTokens(system) + messageOverheadTokens;
+  for (const message of messages) tokens += countTokens(message.content) + messageOverheadTokens;
+  return tokens;
+}

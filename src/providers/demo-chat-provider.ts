@@ -1,0 +1,37 @@
+import type { ChatProvider, ChatRequest, ProviderStreamPart } from './chat-provider.js';
+
+export const demoModelName = 'parley-demo';
+
+/**
+ * Answers when no provider is configured at all, so a fresh clone works
+ * offline; every reply says plainly what it is and how to configure a real
+ * model. It reports no usage, so the engine counts tokens itself.
+ */
+export class DemoChatProvider implements ChatProvider {
+  readonly name = 'demo';
+
+  async streamChat(request: ChatRequest): Promise<AsyncIterable<ProviderStreamPart>> {
+    request.signal.throwIfAborted();
+    return streamWords(demoReply(request), request.signal);
+  }
+}
+
+function demoReply(request: ChatRequest): string {
+  const lastUserMessage = request.messages.findLast((message) => message.role === 'user')?.content ?? '';
+  const quoted = lastUserMessage.length > 200 ? `${lastUserMessage.slice(0, 200)}…` : lastUserMessage;
+  return (
+    `This is Parley's built-in demo model, not a real AI: no model provider is configured. ` +
+    `Set OPENAI_API_KEY (or OPENAI_BASE_URL for Ollama, vLLM or another OpenAI-compatible server) ` +
+    `or ANTHROPIC_API_KEY and restart Parley to get real answers. You said: "${quoted}"`
+  );
+}
+
+async function* streamWords(text: string, signal: AbortSignal): AsyncGenerator<ProviderStreamPart> {
+  for (const word of text.match(/\s*\S+/g) ?? []) {
+    signal.throwIfAborted();
+    yield { type: 'text-delta', text: word };
+    // One macrotask per word, so the reply streams like a model's instead of arriving at once.
+    await new Promise<void>((resolve) => setImmediate(resolve));
+  }
+  yield { type: 'finish', reason: 'stop' };
+}

@@ -1,0 +1,119 @@
+import OpenAI from 'openai';
+import type { EventSourceMessage } from 'eventsource-parser';
+import { AppError } from '../core/errors.js';
+import type { OpenAIProviderConfig } from '../config/config.js';
+import type { ChatProvider, ChatRequest, EmbeddingProvider, EmbeddingResult, FinishReason, ProviderStreamPart } from './chat-provider.js';
+import { openUpstreamStream, streamEndedEarly, type StreamDecoder } from './event-stream-reader.js';
+import { toUpstreamError, type UpstreamLabel } from './upstream-error.js';
+
+const label: UpstreamLabel = { displayName: 'OpenAI', keyVariable: 'OPENAI_API_KEY' };
+
+/**
+ * Any OpenAI-compatible API (OpenAI, Ollama, vLLM, llama.cpp, OpenRouter,
+ * Groq, Mistral, Gemini's compatibility endpoint) through the official client.
+ * The client builds and authenticates the request and maps HTTP failures; its
+ * stream parser is bypassed with asResponse() because eventsource-parser
+ * costs a fraction of its CPU per token (../shared/STACK.md).
+ */
+export class OpenAIChatProvider implements ChatProvider, EmbeddingProvider {
+  readonly name = 'openai';
+  private readonly client: OpenAI;
+
+  constructor(config: OpenAIProviderConfig, fetchImplementation?: typeof fetch) {
+    this.client = new OpenAI({
+      apiKey: config.apiKey,
+      // Explicit, so the client never falls back to reading process.env itself.
+      baseURL: config.baseURL ?? 'https://api.openai.com/v1',
+      organization: config.organization ?? null,
+      // Retries belong to the resilience layer, which knows whether text has reached the client yet.
+      maxRetries: 0,
+      ...(fetchImplementation === undefined ? {} : { fetch: fetchImplementation }),
+    });
+  }
+
+  async streamChat(request: ChatRequest): Promise<AsyncIterable<ProviderStreamPart>> {
+    const messages =
+      request.system === undefined ? request.messages : [{ role: 'system' as const, content: request.system }, ...request.messages];
+    return openUpstreamStream(
+      () =>
+        this.client.chat.completions
+          .create(
+            {
+              model: request.model,
+              messages,
+              stream: true,
+              stream_options: { include_usage: true },
+              ...(request.maxTokens === undefined ? {} : { max_tokens: request.maxTokens }),
+              ...(request.temperature === undefined ? {} : { temperature: request.temperature }),
+            },
+            { signal: request.signal },
+          )
+          .asResponse(),
+      new OpenAIChatDecoder(),
+      label,
+    );
+  }
+
+  async embed(input: { model: string; text: string; signal?: AbortSignal }): Promise<EmbeddingResult> {
+    try {
+      const result = await this.client.embeddings.create({ model: input.model, input: input.text }, { signal: input.signal });
+      const first = result.data[0];
+      if (first === undefined) throw new AppError('provider_error', 'OpenAI returned no embedding');
+      return { embedding: first.embedding, model: result.model, tokens: result.usage.prompt_tokens };
+    } catch (error) {
+      throw toUpstreamError(error, label);
+    }
+  }
+}
+
+interface ChatCompletionChunk {
+  choices?: { delta?: { content?: string | null }; finish_reason?: string | null }[];
+  usage?: { prompt_tokens: number; completion_tokens: number } | null;
+  error?: { message?: string };
+}
+
+/** Decodes `chat.completion.chunk` events; see https://platform.openai.com/docs/api-reference/chat-streaming */
+class OpenAIChatDecoder implements StreamDecoder {
+  ended = false;
+  private text = '';
+  private finishReason: FinishReason | undefined;
+  private usage: { promptTokens: number; completionTokens: number } | undefined;
+
+  onEvent(event: EventSourceMessage): void {
+    if (event.data === '[DONE]') {
+      this.ended = true;
+      return;
+    }
+    const chunk = JSON.parse(event.data) as ChatCompletionChunk;
+    if (chunk.error !== undefined) {
+      throw new AppError('provider_error', `OpenAI failed mid-stream: ${chunk.error.message ?? 'unknown error'}`);
+    }
+    const choice = chunk.choices?.[0];
+    if (choice !== undefined) {
+      const content = choice.delta?.content;
+      if (content) this.text += content;
+      if (choice.finish_reason) this.finishReason = toFinishReason(choice.finish_reason);
+    }
+    if (chunk.usage) this.usage = { promptTokens: chunk.usage.prompt_tokens, completionTokens: chunk.usage.completion_tokens };
+  }
+
+  takeText(): string {
+    const text = this.text;
+    this.text = '';
+    return text;
+  }
+
+  finish(): ProviderStreamPart[] {
+    // Some compatible servers omit [DONE]; a finish_reason is proof enough of a whole reply.
+    if (this.finishReason === undefined) throw streamEndedEarly(label.displayName);
+    const parts: ProviderStreamPart[] = [];
+    if (this.usage !== undefined) parts.push({ type: 'usage', ...this.usage });
+    parts.push({ type: 'finish', reason: this.finishReason });
+    return parts;
+  }
+}
+
+function toFinishReason(reason: string): FinishReason {
+  if (reason === 'stop' || reason === 'length' || reason === 'content_filter') return reason;
+  return 'other';
+}

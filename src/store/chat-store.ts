@@ -1,0 +1,153 @@
+/**
+ * The store port. The engine and every surface talk to this interface only;
+ * SQLite and Postgres implement it in src/store/kysely-chat-store.ts and one
+ * contract suite (test/store/chat-store.contract.ts) runs against both.
+ *
+ * All timestamps are ISO-8601 strings in UTC. Ids are UUIDv7, so ordering
+ * messages by id is ordering them by insertion.
+ */
+
+/** Which public API created a conversation; surfaces list only their own. */
+export type Surface = 'openai' | 'assistant' | 'ai-module' | 'chat-sessions' | 'stream-v2' | 'voice';
+
+export type MessageRole = 'system' | 'user' | 'assistant';
+export type MessageStatus = 'complete' | 'interrupted' | 'failed';
+
+export interface Conversation {
+  id: string;
+  userId: string;
+  surface: Surface;
+  /** A client-chosen key (seed 003 sessionId, seed 000 per-user history), unique per user and surface. */
+  clientKey: string | null;
+  title: string | null;
+  mode: string | null;
+  systemPrompt: string | null;
+  tags: string[];
+  status: string;
+  messageCount: number;
+  createdAt: string;
+  updatedAt: string;
+  lastMessageAt: string | null;
+}
+
+export interface StoredMessage {
+  id: string;
+  conversationId: string;
+  userId: string;
+  role: MessageRole;
+  content: string;
+  status: MessageStatus;
+  /** Token count of this message's content: the prompt tokenizer count for user messages, completion tokens for replies. */
+  tokens: number;
+  model: string | null;
+  provider: string | null;
+  /** Prompt tokens the reply consumed (replies only). */
+  promptTokens: number | null;
+  /** Completion tokens the reply produced (replies only). */
+  completionTokens: number | null;
+  timeToFirstTokenMs: number | null;
+  latencyMs: number | null;
+  createdAt: string;
+}
+
+export interface NewConversation {
+  surface: Surface;
+  clientKey?: string | null;
+  title?: string | null;
+  mode?: string | null;
+  systemPrompt?: string | null;
+  tags?: string[];
+}
+
+/** How a turn finds its conversation. */
+export type ConversationTarget =
+  /** An existing conversation; not_found unless it belongs to the user. */
+  | { kind: 'existing'; conversationId: string }
+  /** The user's conversation with this client key on this surface, created on first use. */
+  | { kind: 'keyed'; clientKey: string; create: NewConversation }
+  /** A new conversation. */
+  | { kind: 'new'; create: NewConversation };
+
+export interface BeginTurnInput {
+  userId: string;
+  target: ConversationTarget;
+  /** The new user message. */
+  content: string;
+  /** Token count of `content`. */
+  tokens: number;
+  /** How many earlier messages to return as history (0 for none). */
+  historyLimit: number;
+}
+
+export interface BeginTurnResult {
+  conversation: Conversation;
+  created: boolean;
+  userMessage: StoredMessage;
+  /** Up to historyLimit messages before the new one, oldest first; failed replies are left out. */
+  history: StoredMessage[];
+}
+
+export interface FinishTurnInput {
+  userId: string;
+  conversationId: string;
+  /** Preallocated so transports can announce it before the reply is stored. */
+  messageId: string;
+  content: string;
+  status: MessageStatus;
+  model: string;
+  provider: string;
+  promptTokens: number;
+  completionTokens: number;
+  timeToFirstTokenMs: number | null;
+  latencyMs: number;
+}
+
+export interface Page {
+  page: number;
+  limit: number;
+}
+
+export interface PageResult<T> {
+  items: T[];
+  total: number;
+}
+
+export interface UsageTotals {
+  promptTokens: number;
+  completionTokens: number;
+  totalTokens: number;
+  conversationsCount: number;
+  messagesCount: number;
+  lastUsedAt: string | null;
+}
+
+export interface ChatStore {
+  /** Which database this is, for logs and /health. */
+  readonly kind: 'sqlite' | 'postgres';
+  /** Applies pending migrations. Called once at startup. */
+  migrate(): Promise<void>;
+  /** Throws when the database cannot answer. */
+  ping(): Promise<void>;
+  close(): Promise<void>;
+
+  /**
+   * Finds or creates the conversation, reads its history and stores the user
+   * message (creating the user row on first sight), atomically.
+   */
+  beginTurn(input: BeginTurnInput): Promise<BeginTurnResult>;
+  /** Stores the reply and adds its tokens to the user's and conversation's totals, atomically. */
+  finishTurn(input: FinishTurnInput): Promise<StoredMessage>;
+
+  createConversation(userId: string, input: NewConversation): Promise<Conversation>;
+  /** undefined unless the conversation exists and belongs to the user. */
+  getConversation(userId: string, conversationId: string): Promise<Conversation | undefined>;
+  /** Most recently updated first. */
+  listConversations(userId: string, surface: Surface, page: Page): Promise<PageResult<Conversation>>;
+  /** false when there was nothing of the user's to delete. Deletes its messages too. */
+  deleteConversation(userId: string, conversationId: string): Promise<boolean>;
+  /** Deletes every message of the conversation, keeping the conversation itself. */
+  clearMessages(userId: string, conversationId: string): Promise<boolean>;
+  /** Oldest first. */
+  listMessages(userId: string, conversationId: string, page: Page): Promise<PageResult<StoredMessage>>;
+  getUsage(userId: string): Promise<UsageTotals>;
+}

@@ -1,0 +1,62 @@
+/**
+ * Kysely's view of the tables. Both dialects hand back the same JavaScript
+ * types: SQLite stores timestamps as ISO text and the Postgres pool parses
+ * timestamptz into ISO strings and bigint into numbers (see postgres-database.ts).
+ */
+import type { Generated, Kysely, Selectable } from 'kysely';
+import type { MessageRole, MessageStatus, Surface } from './chat-store.js';
+
+export interface UsersTable {
+  /** The JWT `sub`: any text, not necessarily a UUID. */
+  id: string;
+  prompt_tokens: Generated<number>;
+  completion_tokens: Generated<number>;
+  total_tokens: Generated<number>;
+  created_at: string;
+  last_used_at: string | null;
+}
+
+export interface ConversationsTable {
+  id: string;
+  user_id: string;
+  surface: Surface;
+  client_key: string | null;
+  title: string | null;
+  mode: string | null;
+  system_prompt: string | null;
+  /** A JSON array of strings. */
+  tags: string;
+  status: Generated<string>;
+  message_count: Generated<number>;
+  created_at: string;
+  updated_at: string;
+  last_message_at: string | null;
+}
+
+export interface MessagesTable {
+  id: string;
+  conversation_id: string;
+  user_id: string;
+  role: MessageRole;
+  content: string;
+  status: MessageStatus;
+  tokens: number;
+  model: string | null;
+  provider: string | null;
+  prompt_tokens: number | null;
+  completion_tokens: number | null;
+  time_to_first_token_ms: number | null;
+  latency_ms: number | null;
+  created_at: string;
+}
+
+export interface DatabaseSchema {
+  users: UsersTable;
+  conversations: ConversationsTable;
+  messages: MessagesTable;
+}
+
+export type ConversationRow = Selectable<ConversationsTable>;
+export type MessageRow = Selectable<MessagesTable>;
+
+export type ChatDatabase = Kysely<DatabaseSchema>;

@@ -1,0 +1,329 @@
+/**
+ * The ChatStore over Kysely, for SQLite and Postgres alike. Each operation
+ * reads through the query builder and writes through StoreDatabase.write, so
+ * the dialect decides how a write is made atomic (see store-database.ts).
+ */
+import { sql, type QueryResult } from 'kysely';
+import { v7 as uuidv7 } from 'uuid';
+import { AppError } from '../core/errors.js';
+import type {
+  BeginTurnInput,
+  BeginTurnResult,
+  ChatStore,
+  Conversation,
+  ConversationTarget,
+  FinishTurnInput,
+  NewConversation,
+  Page,
+  PageResult,
+  StoredMessage,
+  Surface,
+  UsageTotals,
+} from './chat-store.js';
+import * as writes from './chat-writes.js';
+import type { ChatDatabase, ConversationRow } from './database-schema.js';
+import { migrateToLatest } from './migrations.js';
+import { toConversation, toConversationRow, toStoredMessage } from './row-mappers.js';
+import type { StoreDatabase } from './store-database.js';
+
+/** Where a turn goes: a conversation believed to exist, or one to create. */
+type ResolvedTarget = { kind: 'found'; conversationId: string } | { kind: 'create'; create: NewConversation };
+
+export class KyselyChatStore implements ChatStore {
+  readonly kind: StoreDatabase['kind'];
+  private readonly db: ChatDatabase;
+
+  constructor(private readonly database: StoreDatabase) {
+    this.kind = database.kind;
+    this.db = database.db;
+  }
+
+  async migrate(): Promise<void> {
+    // Queued with the writes: SQLite has no migration lock, so two calls
+    // from one process must not interleave.
+    await this.database.write(() => migrateToLatest(this.database));
+  }
+
+  async ping(): Promise<void> {
+    await sql`select 1`.execute(this.db);
+  }
+
+  close(): Promise<void> {
+    return this.database.close();
+  }
+
+  async beginTurn(input: BeginTurnInput): Promise<BeginTurnResult> {
+    try {
+      return await this.attemptBeginTurn(input);
+    } catch (error) {
+      if (!(input.target.kind === 'keyed' && this.database.violatedConstraint(error) === 'unique')) {
+        throw this.explainWriteError(error);
+      }
+    }
+    // Concurrent first turns with one client key race to create its
+    // conversation in Postgres; the losers find the winner's on a second look.
+    return this.attemptBeginTurn(input).catch((error: unknown) => {
+      throw this.explainWriteError(error);
+    });
+  }
+
+  private attemptBeginTurn(input: BeginTurnInput): Promise<BeginTurnResult> {
+    return this.database.write(async (writeAtomically) => {
+      const target = await this.resolveTarget(input.userId, input.target);
+      const found = target.kind === 'found';
+      const history = found ? await this.readHistory(input.userId, target.conversationId, input.historyLimit) : [];
+      const now = timestamp();
+      const conversationId = found ? target.conversationId : uuidv7();
+      const userMessage = newUserMessage(input, conversationId, now);
+      const conversationWrite = found
+        ? writes.countMessage(this.db, input.userId, conversationId, now)
+        : writes.insertConversation(
+            this.db,
+            toConversationRow({ id: conversationId, userId: input.userId, input: target.create, now, messageCount: 1 }),
+          );
+      const [, conversationResult] = await writeAtomically([
+        writes.insertUserIfMissing(this.db, input.userId, now),
+        conversationWrite,
+        writes.insertMessage(this.db, userMessage),
+      ]);
+      return { conversation: returnedConversation(conversationResult), created: !found, userMessage, history };
+    });
+  }
+
+  private async resolveTarget(userId: string, target: ConversationTarget): Promise<ResolvedTarget> {
+    switch (target.kind) {
+      case 'existing':
+        // Not looked up: a conversation that is missing or someone else's
+        // fails the message's (conversation_id, user_id) foreign key, which
+        // rolls the write back and reads as not_found. One round trip fewer.
+        return { kind: 'found', conversationId: target.conversationId };
+      case 'keyed': {
+        const row = await this.db
+          .selectFrom('conversations')
+          .select('id')
+          .where('user_id', '=', userId)
+          .where('surface', '=', target.create.surface)
+          .where('client_key', '=', target.clientKey)
+          .executeTakeFirst();
+        // The target's key wins over one repeated (or missing) in `create`.
+        if (row !== undefined) return { kind: 'found', conversationId: row.id };
+        return { kind: 'create', create: { ...target.create, clientKey: target.clientKey } };
+      }
+      case 'new':
+        return { kind: 'create', create: target.create };
+    }
+  }
+
+  private async readHistory(userId: string, conversationId: string, limit: number): Promise<StoredMessage[]> {
+    if (limit <= 0) return [];
+    const newestFirst = await this.db
+      .selectFrom('messages')
+      .selectAll()
+      .where('conversation_id', '=', conversationId)
+      // Keeps another user's messages out while the write has yet to reject the turn.
+      .where('user_id', '=', userId)
+      .where('status', '!=', 'failed')
+      .where('content', '!=', '')
+      .orderBy('id', 'desc')
+      .limit(limit)
+      .execute();
+    return newestFirst.reverse().map(toStoredMessage);
+  }
+
+  async finishTurn(input: FinishTurnInput): Promise<StoredMessage> {
+    const now = timestamp();
+    const reply = replyMessage(input, now);
+    const usage = { userId: input.userId, promptTokens: input.promptTokens, completionTokens: input.completionTokens, now };
+    try {
+      await this.database.write((writeAtomically) =>
+        writeAtomically([
+          writes.insertMessage(this.db, reply),
+          writes.countMessage(this.db, input.userId, input.conversationId, now),
+          writes.addUsage(this.db, usage),
+        ]),
+      );
+    } catch (error) {
+      throw this.explainWriteError(error);
+    }
+    return reply;
+  }
+
+  async createConversation(userId: string, input: NewConversation): Promise<Conversation> {
+    const now = timestamp();
+    const row = toConversationRow({ id: uuidv7(), userId, input, now, messageCount: 0 });
+    try {
+      const [, result] = await this.database.write((writeAtomically) =>
+        writeAtomically([writes.insertUserIfMissing(this.db, userId, now), writes.insertConversation(this.db, row)]),
+      );
+      return returnedConversation(result);
+    } catch (error) {
+      if (this.database.violatedConstraint(error) !== 'unique') throw error;
+      throw new AppError('invalid_request', 'A conversation with this client key already exists', {
+        field: 'clientKey',
+        cause: error,
+      });
+    }
+  }
+
+  async getConversation(userId: string, conversationId: string): Promise<Conversation | undefined> {
+    const row = await this.selectConversation(userId, conversationId);
+    return row === undefined ? undefined : toConversation(row);
+  }
+
+  async listConversations(userId: string, surface: Surface, page: Page): Promise<PageResult<Conversation>> {
+    const own = this.db.selectFrom('conversations').where('user_id', '=', userId).where('surface', '=', surface);
+    const [rows, count] = await Promise.all([
+      own
+        .selectAll()
+        // Ties happen within a millisecond; the later-created conversation comes first.
+        .orderBy('updated_at', 'desc')
+        .orderBy('id', 'desc')
+        .limit(page.limit)
+        .offset(offsetOf(page))
+        .execute(),
+      own.select((expression) => expression.fn.countAll().as('total')).executeTakeFirstOrThrow(),
+    ]);
+    return { items: rows.map(toConversation), total: Number(count.total) };
+  }
+
+  async deleteConversation(userId: string, conversationId: string): Promise<boolean> {
+    // Its messages go with it through the foreign key's ON DELETE CASCADE.
+    const [result] = await this.database.write((writeAtomically) =>
+      writeAtomically([writes.deleteConversation(this.db, userId, conversationId)]),
+    );
+    return affectedAny(result);
+  }
+
+  async clearMessages(userId: string, conversationId: string): Promise<boolean> {
+    const now = timestamp();
+    const [, result] = await this.database.write((writeAtomically) =>
+      writeAtomically([
+        writes.deleteMessages(this.db, userId, conversationId),
+        writes.resetMessageCount(this.db, userId, conversationId, now),
+      ]),
+    );
+    return affectedAny(result);
+  }
+
+  /** Throws not_found unless the conversation belongs to the user. */
+  async listMessages(userId: string, conversationId: string, page: Page): Promise<PageResult<StoredMessage>> {
+    const conversation = await this.selectConversation(userId, conversationId);
+    if (conversation === undefined) throw conversationNotFound();
+    const rows = await this.db
+      .selectFrom('messages')
+      .selectAll()
+      .where('conversation_id', '=', conversationId)
+      .orderBy('id', 'asc')
+      .limit(page.limit)
+      .offset(offsetOf(page))
+      .execute();
+    // message_count changes in the same atomic write as the messages, so it is their count.
+    return { items: rows.map(toStoredMessage), total: conversation.message_count };
+  }
+
+  async getUsage(userId: string): Promise<UsageTotals> {
+    const [user, counts] = await Promise.all([
+      this.db
+        .selectFrom('users')
+        .select(['prompt_tokens', 'completion_tokens', 'total_tokens', 'last_used_at'])
+        .where('id', '=', userId)
+        .executeTakeFirst(),
+      this.db
+        .selectFrom('conversations')
+        .where('user_id', '=', userId)
+        .select((expression) => [
+          expression.fn.countAll().as('conversations'),
+          expression.fn.coalesce(expression.fn.sum('message_count'), sql.lit(0)).as('messages'),
+        ])
+        .executeTakeFirstOrThrow(),
+    ]);
+    return {
+      promptTokens: user?.prompt_tokens ?? 0,
+      completionTokens: user?.completion_tokens ?? 0,
+      totalTokens: user?.total_tokens ?? 0,
+      conversationsCount: Number(counts.conversations),
+      messagesCount: Number(counts.messages),
+      lastUsedAt: user?.last_used_at ?? null,
+    };
+  }
+
+  private selectConversation(userId: string, conversationId: string): Promise<ConversationRow | undefined> {
+    return this.db
+      .selectFrom('conversations')
+      .selectAll()
+      .where('id', '=', conversationId)
+      .where('user_id', '=', userId)
+      .executeTakeFirst();
+  }
+
+  /**
+   * A foreign key violation while writing a turn means the conversation is
+   * gone (deleted meanwhile) or is not the user's: the messages table keys
+   * on (conversation_id, user_id).
+   */
+  private explainWriteError(error: unknown): unknown {
+    if (this.database.violatedConstraint(error) !== 'foreign_key') return error;
+    return new AppError('not_found', 'Conversation not found', { cause: error });
+  }
+}
+
+function conversationNotFound(): AppError {
+  return new AppError('not_found', 'Conversation not found');
+}
+
+function timestamp(): string {
+  return new Date().toISOString();
+}
+
+function offsetOf(page: Page): number {
+  return Math.max(page.page - 1, 0) * page.limit;
+}
+
+function affectedAny(result: QueryResult<unknown> | undefined): boolean {
+  return (result?.numAffectedRows ?? 0n) > 0n;
+}
+
+function returnedConversation(result: QueryResult<unknown> | undefined): Conversation {
+  const row = result?.rows[0];
+  if (row === undefined) throw new Error('The conversation write returned no row');
+  return toConversation(row as ConversationRow);
+}
+
+function newUserMessage(input: BeginTurnInput, conversationId: string, now: string): StoredMessage {
+  return {
+    id: uuidv7(),
+    conversationId,
+    userId: input.userId,
+    role: 'user',
+    content: input.content,
+    status: 'complete',
+    tokens: input.tokens,
+    model: null,
+    provider: null,
+    promptTokens: null,
+    completionTokens: null,
+    timeToFirstTokenMs: null,
+    latencyMs: null,
+    createdAt: now,
+  };
+}
+
+function replyMessage(input: FinishTurnInput, now: string): StoredMessage {
+  return {
+    id: input.messageId,
+    conversationId: input.conversationId,
+    userId: input.userId,
+    role: 'assistant',
+    content: input.content,
+    status: input.status,
+    tokens: input.completionTokens,
+    model: input.model,
+    provider: input.provider,
+    promptTokens: input.promptTokens,
+    completionTokens: input.completionTokens,
+    // The columns are integers; timers such as performance.now() give fractions.
+    timeToFirstTokenMs: input.timeToFirstTokenMs === null ? null : Math.round(input.timeToFirstTokenMs),
+    latencyMs: Math.round(input.latencyMs),
+    createdAt: now,
+  };
+}

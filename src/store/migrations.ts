@@ -1,0 +1,128 @@
+/**
+ * The schema, as in-code migrations run by Kysely's Migrator. Migrations are
+ * append-only: never edit one that has shipped, add the next instead. Every
+ * statement is `if not exists` because SQLite migrations run outside a
+ * transaction (Kysely's SQLite adapter declines transactional DDL), so a
+ * migration interrupted halfway must be safe to run again.
+ */
+import { Migrator, type Kysely, type Migration, type MigrationProvider } from 'kysely';
+import type { StoreDatabase } from './store-database.js';
+
+interface ColumnTypes {
+  timestamp: 'text' | 'timestamptz';
+  bigint: 'integer' | 'bigint';
+}
+
+const columnTypesByKind: Record<StoreDatabase['kind'], ColumnTypes> = {
+  // SQLite has no date type; ISO text sorts in time order.
+  sqlite: { timestamp: 'text', bigint: 'integer' },
+  postgres: { timestamp: 'timestamptz', bigint: 'bigint' },
+};
+
+export async function migrateToLatest(database: StoreDatabase): Promise<void> {
+  const migrator = new Migrator({
+    db: database.db,
+    provider: migrationProvider(columnTypesByKind[database.kind]),
+    migrationTableSchema: await database.migrationTableSchema(),
+  });
+  const { error } = await migrator.migrateToLatest();
+  if (error !== undefined) throw new Error('Database migration failed', { cause: error });
+}
+
+function migrationProvider(types: ColumnTypes): MigrationProvider {
+  return {
+    getMigrations: async (): Promise<Record<string, Migration>> => ({
+      '0001_users_conversations_messages': { up: (db) => createInitialSchema(db, types) },
+    }),
+  };
+}
+
+async function createInitialSchema(db: Kysely<unknown>, types: ColumnTypes): Promise<void> {
+  await createUsers(db, types);
+  await createConversations(db, types);
+  await createMessages(db, types);
+}
+
+async function createUsers(db: Kysely<unknown>, types: ColumnTypes): Promise<void> {
+  await db.schema
+    .createTable('users')
+    .ifNotExists()
+    .addColumn('id', 'text', (column) => column.primaryKey())
+    .addColumn('prompt_tokens', types.bigint, (column) => column.notNull().defaultTo(0))
+    .addColumn('completion_tokens', types.bigint, (column) => column.notNull().defaultTo(0))
+    .addColumn('total_tokens', types.bigint, (column) => column.notNull().defaultTo(0))
+    .addColumn('created_at', types.timestamp, (column) => column.notNull())
+    .addColumn('last_used_at', types.timestamp)
+    .execute();
+}
+
+async function createConversations(db: Kysely<unknown>, types: ColumnTypes): Promise<void> {
+  await db.schema
+    .createTable('conversations')
+    .ifNotExists()
+    .addColumn('id', 'text', (column) => column.primaryKey())
+    .addColumn('user_id', 'text', (column) => column.notNull().references('users.id'))
+    .addColumn('surface', 'text', (column) => column.notNull())
+    .addColumn('client_key', 'text')
+    .addColumn('title', 'text')
+    .addColumn('mode', 'text')
+    .addColumn('system_prompt', 'text')
+    .addColumn('tags', 'text', (column) => column.notNull().defaultTo('[]'))
+    .addColumn('status', 'text', (column) => column.notNull().defaultTo('active'))
+    .addColumn('message_count', 'integer', (column) => column.notNull().defaultTo(0))
+    .addColumn('created_at', types.timestamp, (column) => column.notNull())
+    .addColumn('updated_at', types.timestamp, (column) => column.notNull())
+    .addColumn('last_message_at', types.timestamp)
+    // The target of messages' (conversation_id, user_id) foreign key.
+    .addUniqueConstraint('conversations_id_user_id_unique', ['id', 'user_id'])
+    .execute();
+  await db.schema
+    .createIndex('conversations_user_surface_client_key')
+    .ifNotExists()
+    .unique()
+    .on('conversations')
+    .columns(['user_id', 'surface', 'client_key'])
+    .execute();
+  await db.schema
+    .createIndex('conversations_user_surface_updated_at')
+    .ifNotExists()
+    .on('conversations')
+    .columns(['user_id', 'surface', 'updated_at'])
+    .execute();
+}
+
+async function createMessages(db: Kysely<unknown>, types: ColumnTypes): Promise<void> {
+  await db.schema
+    .createTable('messages')
+    .ifNotExists()
+    .addColumn('id', 'text', (column) => column.primaryKey())
+    .addColumn('conversation_id', 'text', (column) => column.notNull())
+    .addColumn('user_id', 'text', (column) => column.notNull())
+    .addColumn('role', 'text', (column) => column.notNull())
+    .addColumn('content', 'text', (column) => column.notNull())
+    .addColumn('status', 'text', (column) => column.notNull())
+    .addColumn('tokens', 'integer', (column) => column.notNull())
+    .addColumn('model', 'text')
+    .addColumn('provider', 'text')
+    .addColumn('prompt_tokens', 'integer')
+    .addColumn('completion_tokens', 'integer')
+    .addColumn('time_to_first_token_ms', 'integer')
+    .addColumn('latency_ms', 'integer')
+    .addColumn('created_at', types.timestamp, (column) => column.notNull())
+    // Keyed on the owner too, so the database itself refuses a message filed
+    // under another user's conversation or under one deleted meanwhile.
+    .addForeignKeyConstraint(
+      'messages_conversation_fk',
+      ['conversation_id', 'user_id'],
+      'conversations',
+      ['id', 'user_id'],
+      (constraint) => constraint.onDelete('cascade'),
+    )
+    .execute();
+  await db.schema
+    .createIndex('messages_conversation_id_id')
+    .ifNotExists()
+    .on('messages')
+    .columns(['conversation_id', 'id'])
+    .execute();
+}

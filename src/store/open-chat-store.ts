@@ -1,0 +1,34 @@
+/**
+ * Picks the store implementation from the database URL. It does not migrate:
+ * callers run `store.migrate()` once at startup.
+ */
+import { fileURLToPath } from 'node:url';
+import type { ChatStore } from './chat-store.js';
+import { KyselyChatStore } from './kysely-chat-store.js';
+import { openPostgresDatabase } from './postgres-database.js';
+import { openSqliteDatabase } from './sqlite-database.js';
+
+export interface OpenChatStoreOptions {
+  /** Postgres only: keep every table in this schema (tests use one per run). */
+  postgresSchema?: string;
+}
+
+/**
+ * `postgres://` or `postgresql://` opens Postgres; `file:<path>`,
+ * `file:///<absolute path>` or a bare path opens a SQLite file, creating its
+ * directory when missing.
+ */
+export async function openChatStore(databaseUrl: string, options: OpenChatStoreOptions = {}): Promise<ChatStore> {
+  if (/^postgres(ql)?:\/\//i.test(databaseUrl)) {
+    const schema = options.postgresSchema;
+    return new KyselyChatStore(openPostgresDatabase(databaseUrl, schema === undefined ? {} : { schema }));
+  }
+  return new KyselyChatStore(await openSqliteDatabase(sqlitePath(databaseUrl)));
+}
+
+function sqlitePath(databaseUrl: string): string {
+  if (databaseUrl.startsWith('file://')) return fileURLToPath(databaseUrl);
+  // `file:data/parley.db` is relative, as @libsql/client reads it, percent-escapes included.
+  if (databaseUrl.startsWith('file:')) return decodeURIComponent(databaseUrl.slice('file:'.length));
+  return databaseUrl;
+}

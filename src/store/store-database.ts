@@ -1,0 +1,29 @@
+/**
+ * What the Kysely chat store needs from a dialect. Everything that differs
+ * between SQLite and Postgres (connections, how a write is made atomic,
+ * error codes) stays behind this interface.
+ */
+import type { Compilable, Kysely, QueryResult } from 'kysely';
+import type { DatabaseSchema } from './database-schema.js';
+
+/** Runs the queries in order as one atomic write and returns each one's result. */
+export type AtomicWrite = (queries: readonly Compilable[]) => Promise<QueryResult<unknown>[]>;
+
+export type ConstraintViolation = 'foreign_key' | 'unique';
+
+export interface StoreDatabase {
+  readonly kind: 'sqlite' | 'postgres';
+  readonly db: Kysely<DatabaseSchema>;
+  /**
+   * Runs `work`, which may read through `db` and then write through the
+   * AtomicWrite it is given. SQLite runs one such work at a time, so the reads
+   * see no other write of this process before the work's own write lands.
+   * Postgres runs them concurrently; the store relies on constraints there.
+   */
+  write<T>(work: (writeAtomically: AtomicWrite) => Promise<T>): Promise<T>;
+  /** Which kind of constraint `error` reports breaking, if any. */
+  violatedConstraint(error: unknown): ConstraintViolation | undefined;
+  /** The schema Kysely's migration bookkeeping tables belong in. */
+  migrationTableSchema(): Promise<string | undefined>;
+  close(): Promise<void>;
+}

@@ -1,0 +1,43 @@
+import type { FinishReason } from '../../providers/chat-provider.js';
+
+/**
+ * Encodes a streamed reply as OpenAI `chat.completion.chunk` events. The
+ * parts of a chunk that never change are serialized once per response, so
+ * each token costs one JSON.stringify of its text and one concatenation.
+ */
+export class ChatCompletionChunks {
+  private readonly head: string;
+  private readonly deltaPrefix: string;
+  private readonly usageNull: string;
+
+  constructor(id: string, model: string, includeUsage: boolean) {
+    const created = Math.floor(Date.now() / 1000);
+    this.head = `data: {"id":${JSON.stringify(id)},"object":"chat.completion.chunk","created":${created},"model":${JSON.stringify(model)},"system_fingerprint":null,`;
+    // With include_usage, OpenAI sends "usage":null on every ordinary chunk.
+    this.usageNull = includeUsage ? ',"usage":null' : '';
+    this.deltaPrefix = `${this.head}"choices":[{"index":0,"delta":{"content":`;
+  }
+
+  role(): string {
+    return `${this.head}"choices":[{"index":0,"delta":{"role":"assistant","content":""},"logprobs":null,"finish_reason":null}]${this.usageNull}}\n\n`;
+  }
+
+  delta(text: string): string {
+    return `${this.deltaPrefix}${JSON.stringify(text)}},"logprobs":null,"finish_reason":null}]${this.usageNull}}\n\n`;
+  }
+
+  finish(reason: FinishReason): string {
+    return `${this.head}"choices":[{"index":0,"delta":{},"logprobs":null,"finish_reason":"${toOpenAIFinishReason(reason)}"}]${this.usageNull}}\n\n`;
+  }
+
+  usage(promptTokens: number, completionTokens: number): string {
+    const usage = { prompt_tokens: promptTokens, completion_tokens: completionTokens, total_tokens: promptTokens + completionTokens };
+    return `${this.head}"choices":[],"usage":${JSON.stringify(usage)}}\n\n`;
+  }
+
+  static readonly done = 'data: [DONE]\n\n';
+}
+
+export function toOpenAIFinishReason(reason: FinishReason): 'stop' | 'length' | 'content_filter' {
+  return reason === 'other' ? 'stop' : reason;
+}

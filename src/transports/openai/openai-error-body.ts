@@ -1,0 +1,24 @@
+import type { ErrorCode } from '../../core/errors.js';
+import type { ErrorBodyFormatter } from '../../http/error-handler.js';
+
+const errorTypes: Partial<Record<ErrorCode, string>> = {
+  invalid_request: 'invalid_request_error',
+  model_not_found: 'invalid_request_error',
+  model_not_available: 'invalid_request_error',
+  not_found: 'invalid_request_error',
+  payload_too_large: 'invalid_request_error',
+  unauthorized: 'authentication_error',
+  forbidden: 'permission_error',
+  rate_limited: 'rate_limit_error',
+  provider_rate_limited: 'rate_limit_error',
+};
+
+/** OpenAI's error shape, so OpenAI clients raise their usual typed errors. */
+export const openAIErrorBody: ErrorBodyFormatter = (error) => ({
+  error: {
+    message: error.message,
+    type: errorTypes[error.code] ?? 'api_error',
+    param: error.field ?? null,
+    code: error.code,
+  },
+});

@@ -1,0 +1,62 @@
+import { describe, expect, it } from 'vitest';
+import { ConfigError, loadConfig } from '../../src/config/config.js';
+
+describe('configuration', () => {
+  it('runs on defaults: local SQLite, loopback, no provider', () => {
+    const config = loadConfig({});
+    expect(config.databaseUrl).toBe('file:./data/parley.db');
+    expect(config.host).toBe('127.0.0.1');
+    expect(config.port).toBe(8000);
+    expect(config.providers.openai).toBeUndefined();
+    expect(config.providers.anthropic).toBeUndefined();
+    expect(config.jwtSecret).toBeUndefined();
+  });
+
+  it('names every bad variable in one error', () => {
+    let thrown: unknown;
+    try {
+      loadConfig({ PORT: 'eighty', OPENAI_TEMPERATURE: '7', JWT_SECRET: 'short' });
+    } catch (error) {
+      thrown = error;
+    }
+    expect(thrown).toBeInstanceOf(ConfigError);
+    const message = (thrown as ConfigError).message;
+    expect(message).toContain('PORT');
+    expect(message).toContain('OPENAI_TEMPERATURE');
+    expect(message).toContain('JWT_SECRET');
+  });
+
+  it('gives each surface the defaults of its own seed', () => {
+    const { surfaces } = loadConfig({});
+    expect(surfaces.assistant.model).toBe('gpt-4o');
+    expect(surfaces.assistant.historyLimit).toBe(100);
+    expect(surfaces.aiModule).toMatchObject({ model: 'gpt-4', maxTokens: 4096, temperature: 0.7, historyLimit: 10 });
+    expect(surfaces.chatSessions).toMatchObject({ model: 'claude-3-5-sonnet-latest', maxTokens: 1024, temperature: 0.7, historyLimit: 20 });
+    expect(surfaces.chatSessions.systemPrompt).toContain('Repruv AI');
+    expect(surfaces.voice.model).toBe('gpt-4o-mini');
+  });
+
+  it("prefers a surface's own seed variable and falls back to the other seed's", () => {
+    const both = loadConfig({ OPENAI_MODEL: 'gpt-4-turbo', OPENAI_DEFAULT_MODEL: 'gpt-4o-mini' }).surfaces;
+    expect(both.aiModule.model).toBe('gpt-4-turbo');
+    expect(both.assistant.model).toBe('gpt-4o-mini');
+    const onlyDefault = loadConfig({ OPENAI_DEFAULT_MODEL: 'gpt-4o-mini' }).surfaces;
+    expect(onlyDefault.aiModule.model).toBe('gpt-4o-mini');
+    const prompts = loadConfig({ SYSTEM_PROMPT: 'voice prompt' }).surfaces;
+    expect(prompts.voice.systemPrompt).toBe('voice prompt');
+    expect(prompts.assistant.systemPrompt).toBe('voice prompt');
+  });
+
+  it('accepts CLAUDE_API_KEY as seed 002 names it, and a key-less OpenAI-compatible base URL', () => {
+    const config = loadConfig({ CLAUDE_API_KEY: 'sk-ant-x', OPENAI_BASE_URL: 'http://127.0.0.1:11434/v1' });
+    expect(config.providers.anthropic?.apiKey).toBe('sk-ant-x');
+    expect(config.providers.openai?.baseURL).toBe('http://127.0.0.1:11434/v1');
+  });
+
+  it('treats empty variables as unset', () => {
+    const config = loadConfig({ PORT: '', OPENAI_API_KEY: '', CORS_ORIGIN: '' });
+    expect(config.port).toBe(8000);
+    expect(config.providers.openai).toBeUndefined();
+    expect(config.corsOrigin).toBeUndefined();
+  });
+});

@@ -1,0 +1,399 @@
+/**
+ * The behaviour every ChatStore must have. sqlite-chat-store.test.ts and
+ * postgres-chat-store.test.ts run it against a real database each.
+ */
+import { randomUUID } from 'node:crypto';
+import { setTimeout as delay } from 'node:timers/promises';
+import { v7 as uuidv7 } from 'uuid';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import type { BeginTurnResult, ChatStore, ConversationTarget, FinishTurnInput, StoredMessage } from '../../src/store/chat-store.js';
+
+export interface ContractSubject {
+  store: ChatStore;
+  /** Counts a conversation's message rows straight from the table, bypassing the store. */
+  countMessageRows(conversationId: string): Promise<number>;
+  /** Closes everything and deletes the run's data. */
+  dispose(): Promise<void>;
+}
+
+/** Defines the contract tests inside the calling `describe`; `open` runs once, before them. */
+export function defineChatStoreContract(open: () => Promise<ContractSubject>): void {
+  let subject: ContractSubject;
+  const store = () => subject.store;
+
+  beforeAll(async () => {
+    subject = await open();
+    await subject.store.migrate();
+  });
+  afterAll(async () => {
+    await subject?.dispose();
+  });
+
+  defineTurnTests(store);
+  defineHistoryTests(store);
+  defineFinishTurnTests(store);
+  defineListingTests(store);
+  defineDeletionTests(store, () => subject);
+  defineConcurrencyTests(store, () => subject);
+}
+
+/** JWT subjects are arbitrary text, not UUIDs. */
+function newUserId(): string {
+  return `auth0|${randomUUID()}`;
+}
+
+function newTarget(): ConversationTarget {
+  return { kind: 'new', create: { surface: 'openai' } };
+}
+
+function keyed(clientKey: string): ConversationTarget {
+  return { kind: 'keyed', clientKey, create: { surface: 'chat-sessions', title: 'Keyed' } };
+}
+
+function begin(store: ChatStore, userId: string, target: ConversationTarget, content = 'Hello', historyLimit = 20) {
+  return store.beginTurn({ userId, target, content, tokens: 3, historyLimit });
+}
+
+function finish(store: ChatStore, turn: BeginTurnResult, overrides: Partial<FinishTurnInput> = {}) {
+  return store.finishTurn({
+    userId: turn.conversation.userId,
+    conversationId: turn.conversation.id,
+    messageId: uuidv7(),
+    content: 'Hi there',
+    status: 'complete',
+    model: 'gpt-test',
+    provider: 'fake',
+    promptTokens: 10,
+    completionTokens: 5,
+    timeToFirstTokenMs: 120,
+    latencyMs: 480,
+    ...overrides,
+  });
+}
+
+/** Runs `turns` full turns one after another in one conversation, starting a new one. */
+async function converse(store: ChatStore, userId: string, turns: number): Promise<string> {
+  let target = newTarget();
+  for (let turn = 1; turn <= turns; turn += 1) {
+    const started = await begin(store, userId, target, `question ${turn}`);
+    await finish(store, started, { content: `answer ${turn}` });
+    target = { kind: 'existing', conversationId: started.conversation.id };
+  }
+  return target.kind === 'existing' ? target.conversationId : '';
+}
+
+function contents(messages: StoredMessage[]): string[] {
+  return messages.map((message) => message.content);
+}
+
+function defineTurnTests(store: () => ChatStore): void {
+  it('migrating again changes nothing and keeps the data', async () => {
+    const userId = newUserId();
+    const turn = await begin(store(), userId, newTarget());
+    await store().migrate();
+    await store().migrate();
+    expect(await store().getConversation(userId, turn.conversation.id)).toEqual(turn.conversation);
+    await store().ping();
+  });
+
+  it('a new target creates a conversation holding the stored user message', async () => {
+    const userId = newUserId();
+    const turn = await store().beginTurn({
+      userId,
+      target: { kind: 'new', create: { surface: 'assistant', title: 'Trip', mode: 'travel', systemPrompt: 'Be brief', tags: ['a', 'b'] } },
+      content: 'Plan a trip',
+      tokens: 7,
+      historyLimit: 20,
+    });
+    expect(turn.created).toBe(true);
+    expect(turn.history).toEqual([]);
+    expect(turn.conversation).toMatchObject({
+      userId,
+      surface: 'assistant',
+      clientKey: null,
+      title: 'Trip',
+      mode: 'travel',
+      systemPrompt: 'Be brief',
+      tags: ['a', 'b'],
+      status: 'active',
+      messageCount: 1,
+    });
+    expect(turn.conversation.lastMessageAt).toBe(turn.userMessage.createdAt);
+    expect(turn.userMessage).toEqual({
+      id: expect.any(String),
+      conversationId: turn.conversation.id,
+      userId,
+      role: 'user',
+      content: 'Plan a trip',
+      status: 'complete',
+      tokens: 7,
+      model: null,
+      provider: null,
+      promptTokens: null,
+      completionTokens: null,
+      timeToFirstTokenMs: null,
+      latencyMs: null,
+      createdAt: expect.stringMatching(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/),
+    });
+  });
+
+  it('a keyed target creates the conversation once and finds it on later turns', async () => {
+    const userId = newUserId();
+    const first = await begin(store(), userId, keyed('session-1'), 'first');
+    const second = await begin(store(), userId, keyed('session-1'), 'second');
+    expect(first.created).toBe(true);
+    expect(first.conversation.clientKey).toBe('session-1');
+    expect(second.created).toBe(false);
+    expect(second.conversation.id).toBe(first.conversation.id);
+    expect(second.conversation.messageCount).toBe(2);
+    expect(contents(second.history)).toEqual(['first']);
+  });
+
+  it('two users with the same client key get separate conversations', async () => {
+    const mine = await begin(store(), newUserId(), keyed('shared-key'));
+    const theirs = await begin(store(), newUserId(), keyed('shared-key'));
+    expect(theirs.created).toBe(true);
+    expect(theirs.conversation.id).not.toBe(mine.conversation.id);
+  });
+
+  it('an existing target continues that conversation', async () => {
+    const userId = newUserId();
+    const first = await begin(store(), userId, newTarget(), 'first');
+    const next = await begin(store(), userId, { kind: 'existing', conversationId: first.conversation.id }, 'next');
+    expect(next.created).toBe(false);
+    expect(next.conversation.id).toBe(first.conversation.id);
+    expect(next.conversation.messageCount).toBe(2);
+    expect(next.userMessage.id > first.userMessage.id).toBe(true);
+  });
+
+  it('an existing target that is another user\'s conversation, or no conversation, is not found', async () => {
+    const owner = await begin(store(), newUserId(), newTarget());
+    const intruder = newUserId();
+    await expect(begin(store(), intruder, { kind: 'existing', conversationId: owner.conversation.id })).rejects.toMatchObject({
+      code: 'not_found',
+    });
+    await expect(begin(store(), intruder, { kind: 'existing', conversationId: uuidv7() })).rejects.toMatchObject({
+      code: 'not_found',
+    });
+    expect((await store().getConversation(owner.conversation.userId, owner.conversation.id))?.messageCount).toBe(1);
+  });
+}
+
+function defineHistoryTests(store: () => ChatStore): void {
+  it('history holds the most recent earlier messages, oldest first, up to the limit', async () => {
+    const userId = newUserId();
+    const conversationId = await converse(store(), userId, 3);
+    const existing: ConversationTarget = { kind: 'existing', conversationId };
+    const limited = await begin(store(), userId, existing, 'question 4', 4);
+    expect(contents(limited.history)).toEqual(['question 2', 'answer 2', 'question 3', 'answer 3']);
+    const none = await begin(store(), userId, existing, 'question 5', 0);
+    expect(none.history).toEqual([]);
+  });
+
+  it('failed and empty replies are left out of history', async () => {
+    const userId = newUserId();
+    const started = await begin(store(), userId, newTarget(), 'first');
+    await finish(store(), started, { status: 'failed', content: 'partial before the failure' });
+    const retried = await begin(store(), userId, { kind: 'existing', conversationId: started.conversation.id }, 'second');
+    await finish(store(), retried, { status: 'interrupted', content: '' });
+    const third = await begin(store(), userId, { kind: 'existing', conversationId: started.conversation.id }, 'third');
+    await finish(store(), third, { status: 'interrupted', content: 'cut short' });
+    const last = await begin(store(), userId, { kind: 'existing', conversationId: started.conversation.id }, 'last');
+    expect(contents(last.history)).toEqual(['first', 'second', 'third', 'cut short']);
+    expect(last.conversation.messageCount).toBe(7);
+  });
+}
+
+function defineFinishTurnTests(store: () => ChatStore): void {
+  it('finishTurn stores every field of the reply', async () => {
+    const turn = await begin(store(), newUserId(), newTarget());
+    const messageId = uuidv7();
+    const reply = await finish(store(), turn, { messageId, content: 'Answer', promptTokens: 21, completionTokens: 8 });
+    const expected: StoredMessage = {
+      id: messageId,
+      conversationId: turn.conversation.id,
+      userId: turn.conversation.userId,
+      role: 'assistant',
+      content: 'Answer',
+      status: 'complete',
+      tokens: 8,
+      model: 'gpt-test',
+      provider: 'fake',
+      promptTokens: 21,
+      completionTokens: 8,
+      timeToFirstTokenMs: 120,
+      latencyMs: 480,
+      createdAt: reply.createdAt,
+    };
+    expect(reply).toEqual(expected);
+    const stored = await store().listMessages(turn.conversation.userId, turn.conversation.id, { page: 1, limit: 10 });
+    expect(stored.items).toEqual([turn.userMessage, expected]);
+    const conversation = await store().getConversation(turn.conversation.userId, turn.conversation.id);
+    expect(conversation).toMatchObject({ messageCount: 2, updatedAt: reply.createdAt, lastMessageAt: reply.createdAt });
+  });
+
+  it('a reply without a first-token time stores null for it', async () => {
+    const turn = await begin(store(), newUserId(), newTarget());
+    const reply = await finish(store(), turn, { status: 'failed', content: '', timeToFirstTokenMs: null });
+    const stored = await store().listMessages(turn.conversation.userId, turn.conversation.id, { page: 1, limit: 10 });
+    expect(stored.items[1]).toEqual(reply);
+    expect(reply.timeToFirstTokenMs).toBeNull();
+  });
+
+  it('finished turns add up in the user\'s usage, which is all zeros for an unseen user', async () => {
+    const userId = newUserId();
+    expect(await store().getUsage(userId)).toEqual({
+      promptTokens: 0,
+      completionTokens: 0,
+      totalTokens: 0,
+      conversationsCount: 0,
+      messagesCount: 0,
+      lastUsedAt: null,
+    });
+    await converse(store(), userId, 2);
+    const other = await begin(store(), userId, { kind: 'new', create: { surface: 'voice' } });
+    const reply = await finish(store(), other, { promptTokens: 100, completionTokens: 50 });
+    expect(await store().getUsage(userId)).toEqual({
+      promptTokens: 120,
+      completionTokens: 60,
+      totalTokens: 180,
+      conversationsCount: 2,
+      messagesCount: 6,
+      lastUsedAt: reply.createdAt,
+    });
+  });
+
+  it('finishTurn for a conversation deleted meanwhile is not found', async () => {
+    const turn = await begin(store(), newUserId(), newTarget());
+    await store().deleteConversation(turn.conversation.userId, turn.conversation.id);
+    await expect(finish(store(), turn)).rejects.toMatchObject({ code: 'not_found' });
+    expect((await store().getUsage(turn.conversation.userId)).totalTokens).toBe(0);
+  });
+
+  it('finishTurn into another user\'s conversation is not found and stores nothing', async () => {
+    const turn = await begin(store(), newUserId(), newTarget());
+    const intruderId = newUserId();
+    await begin(store(), intruderId, newTarget());
+    const intruderTurn = { ...turn, conversation: { ...turn.conversation, userId: intruderId } };
+    await expect(finish(store(), intruderTurn)).rejects.toMatchObject({ code: 'not_found' });
+    expect((await store().getConversation(turn.conversation.userId, turn.conversation.id))?.messageCount).toBe(1);
+    expect((await store().getUsage(intruderId)).totalTokens).toBe(0);
+  });
+}
+
+function defineListingTests(store: () => ChatStore): void {
+  it('conversations are listed most recently updated first, a page at a time, with the total', async () => {
+    const userId = newUserId();
+    const created = [];
+    for (let index = 0; index < 5; index += 1) {
+      created.push(await store().createConversation(userId, { surface: 'openai', title: `chat ${index}` }));
+    }
+    // A later millisecond, so the turn's update cannot tie with the creations.
+    await delay(5);
+    await begin(store(), userId, { kind: 'existing', conversationId: created[0]!.id });
+    const titles = async (page: number) =>
+      (await store().listConversations(userId, 'openai', { page, limit: 2 })).items.map((item) => item.title);
+    expect(await titles(1)).toEqual(['chat 0', 'chat 4']);
+    expect(await titles(2)).toEqual(['chat 3', 'chat 2']);
+    expect(await titles(3)).toEqual(['chat 1']);
+    expect(await titles(4)).toEqual([]);
+    expect((await store().listConversations(userId, 'openai', { page: 3, limit: 2 })).total).toBe(5);
+  });
+
+  it('each surface lists only its own conversations', async () => {
+    const userId = newUserId();
+    const openai = await store().createConversation(userId, { surface: 'openai' });
+    const voice = await store().createConversation(userId, { surface: 'voice', tags: ['spoken'] });
+    expect(await store().listConversations(userId, 'openai', { page: 1, limit: 10 })).toEqual({ items: [openai], total: 1 });
+    expect(await store().listConversations(userId, 'voice', { page: 1, limit: 10 })).toEqual({ items: [voice], total: 1 });
+    expect(await store().listConversations(userId, 'assistant', { page: 1, limit: 10 })).toEqual({ items: [], total: 0 });
+    expect(await store().listConversations(newUserId(), 'openai', { page: 1, limit: 10 })).toEqual({ items: [], total: 0 });
+  });
+
+  it('a created conversation starts empty and a duplicate client key is an invalid request', async () => {
+    const userId = newUserId();
+    const conversation = await store().createConversation(userId, { surface: 'stream-v2', clientKey: 'abc' });
+    expect(conversation).toMatchObject({ messageCount: 0, lastMessageAt: null, clientKey: 'abc', tags: [] });
+    expect(await store().getConversation(userId, conversation.id)).toEqual(conversation);
+    await expect(store().createConversation(userId, { surface: 'stream-v2', clientKey: 'abc' })).rejects.toMatchObject({
+      code: 'invalid_request',
+    });
+    const keyedTurn = await begin(store(), userId, { kind: 'keyed', clientKey: 'abc', create: { surface: 'stream-v2' } });
+    expect(keyedTurn.conversation.id).toBe(conversation.id);
+  });
+
+  it('messages are listed oldest first, a page at a time, with the total', async () => {
+    const userId = newUserId();
+    const conversationId = await converse(store(), userId, 3);
+    const page = (number: number) => store().listMessages(userId, conversationId, { page: number, limit: 4 });
+    const first = await page(1);
+    expect(contents(first.items)).toEqual(['question 1', 'answer 1', 'question 2', 'answer 2']);
+    expect(first.total).toBe(6);
+    expect(contents((await page(2)).items)).toEqual(['question 3', 'answer 3']);
+    await expect(store().listMessages(newUserId(), conversationId, { page: 1, limit: 4 })).rejects.toMatchObject({
+      code: 'not_found',
+    });
+  });
+}
+
+function defineDeletionTests(store: () => ChatStore, subject: () => ContractSubject): void {
+  it('deleting a conversation deletes its messages', async () => {
+    const userId = newUserId();
+    const conversationId = await converse(store(), userId, 2);
+    expect(await subject().countMessageRows(conversationId)).toBe(4);
+    expect(await store().deleteConversation(userId, conversationId)).toBe(true);
+    expect(await store().getConversation(userId, conversationId)).toBeUndefined();
+    expect(await subject().countMessageRows(conversationId)).toBe(0);
+    expect(await store().deleteConversation(userId, conversationId)).toBe(false);
+  });
+
+  it('deleting another user\'s conversation answers false and keeps it', async () => {
+    const userId = newUserId();
+    const conversationId = await converse(store(), userId, 1);
+    expect(await store().deleteConversation(newUserId(), conversationId)).toBe(false);
+    expect(await store().getConversation(userId, conversationId)).toBeDefined();
+    expect(await subject().countMessageRows(conversationId)).toBe(2);
+  });
+
+  it('clearing messages empties the conversation but keeps it', async () => {
+    const userId = newUserId();
+    const conversationId = await converse(store(), userId, 2);
+    expect(await store().clearMessages(newUserId(), conversationId)).toBe(false);
+    expect(await subject().countMessageRows(conversationId)).toBe(4);
+    expect(await store().clearMessages(userId, conversationId)).toBe(true);
+    expect(await subject().countMessageRows(conversationId)).toBe(0);
+    expect(await store().getConversation(userId, conversationId)).toMatchObject({ messageCount: 0, lastMessageAt: null });
+    const next = await begin(store(), userId, { kind: 'existing', conversationId }, 'fresh start');
+    expect(next.history).toEqual([]);
+    expect(next.conversation.messageCount).toBe(1);
+  });
+}
+
+function defineConcurrencyTests(store: () => ChatStore, subject: () => ContractSubject): void {
+  it('50 concurrent turns across 5 users\' conversations all land, with exact totals', async () => {
+    const users = Array.from({ length: 5 }, newUserId);
+    const turns = users.flatMap((userId) =>
+      Array.from({ length: 10 }, async (_, index) => {
+        // Every user's turns race to create the same keyed conversation.
+        const started = await begin(store(), userId, keyed('concurrent'), `turn ${index}`);
+        await finish(store(), started, { promptTokens: 10 + index, completionTokens: 5 });
+        return started.conversation.id;
+      }),
+    );
+    const conversationIds = await Promise.all(turns);
+    for (const [position, userId] of users.entries()) {
+      const ids = new Set(conversationIds.slice(position * 10, position * 10 + 10));
+      expect(ids.size).toBe(1);
+      const [conversationId] = ids;
+      expect(await subject().countMessageRows(conversationId!)).toBe(20);
+      expect((await store().getConversation(userId, conversationId!))?.messageCount).toBe(20);
+      expect(await store().getUsage(userId)).toMatchObject({
+        promptTokens: 145,
+        completionTokens: 50,
+        totalTokens: 195,
+        conversationsCount: 1,
+        messagesCount: 20,
+      });
+    }
+  });
+}
