@@ -7,6 +7,7 @@ import { openAIRoutes } from '../transports/openai/openai-routes.js';
 import { installErrorHandler, parleyErrorBody, sendError } from './error-handler.js';
 import type { ServerDependencies } from './server-dependencies.js';
 import { corsOrigin } from './cors-origin.js';
+import { registerOpenApi } from './openapi.js';
 import { AppError } from '../core/errors.js';
 
 /** The HTTP server with every surface registered; listening is the caller's job. */
@@ -29,6 +30,7 @@ export async function buildServer(dependencies: ServerDependencies, logger: Logg
     origin: corsOrigin(config.corsOrigin),
     credentials: true,
   });
+  await registerOpenApi(app);
   registerHealthRoute(app, dependencies);
   await app.register(openAIRoutes, dependencies);
   return app;
