@@ -1,4 +1,6 @@
-import type { ChatProvider, ChatRequest, ProviderStreamPart } from './chat-provider.js';
+import { createHash } from 'node:crypto';
+import { countTokens } from '../core/token-counter.js';
+import type { ChatProvider, ChatRequest, EmbeddingProvider, EmbeddingResult, ProviderStreamPart } from './chat-provider.js';
 
 export const demoModelName = 'parley-demo';
 
@@ -7,14 +9,30 @@ export const demoModelName = 'parley-demo';
  * offline; every reply says plainly what it is and how to configure a real
  * model. It reports no usage, so the engine counts tokens itself.
  */
-export class DemoChatProvider implements ChatProvider {
+export class DemoChatProvider implements ChatProvider, EmbeddingProvider {
   readonly name = 'demo';
 
   async streamChat(request: ChatRequest): Promise<AsyncIterable<ProviderStreamPart>> {
     request.signal.throwIfAborted();
     return streamWords(demoReply(request), request.signal);
   }
+
+  /**
+   * A deterministic 256-dimension unit vector derived from the text's hash:
+   * stable for tests and demos, meaningless for similarity.
+   */
+  async embed(input: { model: string; text: string }): Promise<EmbeddingResult> {
+    const bytes: number[] = [];
+    for (let block = 0; bytes.length < demoEmbeddingDimensions; block += 1) {
+      bytes.push(...createHash('sha256').update(`${block}:${input.text}`).digest());
+    }
+    const values = bytes.slice(0, demoEmbeddingDimensions).map((byte) => byte / 127.5 - 1);
+    const norm = Math.hypot(...values) || 1;
+    return { embedding: values.map((value) => value / norm), model: demoModelName, tokens: countTokens(input.text) };
+  }
 }
+
+const demoEmbeddingDimensions = 256;
 
 function demoReply(request: ChatRequest): string {
   const lastUserMessage = request.messages.findLast((message) => message.role === 'user')?.content ?? '';

@@ -32,6 +32,7 @@ export class ProviderRegistry {
   readonly demoMode: boolean;
   private readonly providers: Partial<Record<ProviderName, ChatProvider>>;
   private readonly openai: OpenAIChatProvider | undefined;
+  private readonly demo = new DemoChatProvider();
 
   constructor(config: Pick<Config, 'providers'>, fetchImplementation?: typeof fetch) {
     const { openai, anthropic } = config.providers;
@@ -40,7 +41,7 @@ export class ProviderRegistry {
     this.providers = {
       openai: this.openai,
       anthropic: anthropic === undefined ? undefined : new AnthropicChatProvider(anthropic, fetchImplementation),
-      demo: new DemoChatProvider(),
+      demo: this.demo,
     };
   }
 
@@ -59,9 +60,12 @@ export class ProviderRegistry {
     return { provider, model };
   }
 
-  /** Embeddings go to the OpenAI-compatible provider; undefined when it is not configured. */
+  /**
+   * Embeddings go to the OpenAI-compatible provider; in demo mode to the demo
+   * model's; undefined when only Anthropic (which has no embeddings API) is configured.
+   */
   embeddings(): EmbeddingProvider | undefined {
-    return this.openai;
+    return this.demoMode ? this.demo : this.openai;
   }
 
   private route(requestedModel: string): { providerName: ProviderName; model: string } {
