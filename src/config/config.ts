@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { resilienceEnvironment, resilienceSettings, type ResilienceSettings } from './resilience-settings.js';
 import { surfaceDefaults, type SurfaceSettings, type SurfaceName } from './surface-defaults.js';
 
 /**
@@ -60,6 +61,7 @@ const environmentSchema = z.object({
 
   DEFAULT_CONTEXT_WINDOW: optionalNumber(z.number().int().min(256)),
   BODY_LIMIT_BYTES: optionalNumber(z.number().int().min(1024)),
+  ...resilienceEnvironment,
 });
 
 export type Environment = z.infer<typeof environmentSchema>;
@@ -93,6 +95,7 @@ export interface Config {
     anthropic: AnthropicProviderConfig | undefined;
   };
   surfaces: Record<SurfaceName, SurfaceSettings>;
+  resilience: ResilienceSettings;
 }
 
 export class ConfigError extends Error {
@@ -129,6 +132,7 @@ export function loadConfig(environment: NodeJS.ProcessEnv = process.env): Config
       anthropic: anthropicProvider(env),
     },
     surfaces: surfaceDefaults(env),
+    resilience: resilienceSettings(env),
   };
 }
 

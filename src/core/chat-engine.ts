@@ -93,24 +93,24 @@ export class ChatEngine {
   ): AsyncGenerator<ChatEvent, void, undefined> {
     const { signal, options } = request;
     const messageId = uuidv7();
-    let accepted = false;
+    // Set once the provider has accepted the request; only then is a reply stored.
+    let answeredBy: { model: string; provider: string } | undefined;
     let text = '';
     let firstTokenAt: number | undefined;
     let usage: Extract<ProviderStreamPart, { type: 'usage' }> | undefined;
     let finishReason: FinishReason = 'stop';
     let failure: AppError | undefined;
     try {
-      const stream = await resolved.provider.streamChat({
-        model: resolved.model,
+      const opened = await resolved.open({
         system: context.system,
         messages: context.messages,
         maxTokens: options.maxTokens,
         temperature: options.temperature,
         signal,
       });
-      accepted = true;
-      yield { type: 'message-start', messageId, model: resolved.model, provider: resolved.provider.name };
-      for await (const part of stream) {
+      answeredBy = opened;
+      yield { type: 'message-start', messageId, model: opened.model, provider: opened.provider };
+      for await (const part of opened.parts) {
         if (part.type === 'text-delta') {
           firstTokenAt ??= performance.now();
           text += part.text;
@@ -122,12 +122,12 @@ export class ChatEngine {
       if (!signal.aborted) failure = toAppError(error);
     }
     const status: MessageStatus = failure !== undefined ? 'failed' : signal.aborted ? 'interrupted' : 'complete';
-    const promptTokens = accepted ? (usage?.promptTokens ?? context.estimatePromptTokens()) : 0;
+    const promptTokens = answeredBy !== undefined ? (usage?.promptTokens ?? context.estimatePromptTokens()) : 0;
     const completionTokens = usage?.completionTokens ?? countTokens(text);
     if (status === 'complete') yield { type: 'usage', promptTokens, completionTokens };
 
     let message: StoredMessage | undefined;
-    if (accepted) {
+    if (answeredBy !== undefined) {
       try {
         message = await this.dependencies.store.finishTurn({
           userId: request.identity.userId,
@@ -135,8 +135,8 @@ export class ChatEngine {
           messageId,
           content: text,
           status,
-          model: resolved.model,
-          provider: resolved.provider.name,
+          model: answeredBy.model,
+          provider: answeredBy.provider,
           promptTokens,
           completionTokens,
           timeToFirstTokenMs: firstTokenAt === undefined ? null : Math.round(firstTokenAt - startedAt),
@@ -203,8 +203,8 @@ export class ChatEngine {
       userId: request.identity.userId,
       conversationId: begun.conversation.id,
       messageId: message?.id,
-      model: resolved.model,
-      provider: resolved.provider.name,
+      model: message?.model ?? resolved.model,
+      provider: message?.provider ?? resolved.provider,
       status,
       promptTokens: message?.promptTokens,
       completionTokens: message?.completionTokens,

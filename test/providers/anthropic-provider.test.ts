@@ -16,6 +16,8 @@ describe('the Anthropic provider behind the OpenAI-compatible API', () => {
         ANTHROPIC_BASE_URL: fake.anthropicBaseUrl,
         OPENAI_API_KEY: 'sk-test',
         OPENAI_BASE_URL: fake.openaiBaseUrl,
+        // These tests see each upstream failure as it is; test/providers/resilience.test.ts covers retries.
+        PROVIDER_MAX_RETRIES: '0',
       },
     });
     client = new OpenAI({ apiKey: 'x', baseURL: `${server.url}/v1`, maxRetries: 0 });

@@ -15,7 +15,7 @@ describe('upstream failures and cancellation on the OpenAI-compatible API', () =
 
   beforeAll(async () => {
     fake = await FakeUpstream.start();
-    server = await startTestServer({ env: { OPENAI_API_KEY: 'sk-test', OPENAI_BASE_URL: fake.openaiBaseUrl } });
+    server = await startTestServer({ env: { OPENAI_API_KEY: 'sk-test', OPENAI_BASE_URL: fake.openaiBaseUrl, PROVIDER_MAX_RETRIES: '0' } });
   });
   afterEach(() => fake.reset());
   afterAll(async () => {

@@ -1,0 +1,75 @@
+import {
+  BrokenCircuitError,
+  ConsecutiveBreaker,
+  DelegateBackoff,
+  circuitBreaker,
+  handleWhen,
+  retry,
+  type CircuitBreakerPolicy,
+  type RetryPolicy,
+} from 'cockatiel';
+import { AppError } from '../../core/errors.js';
+import type { BreakerSettings, ResilienceSettings } from '../../config/resilience-settings.js';
+import type { ChatProvider, ChatRequest, ProviderStreamPart } from '../chat-provider.js';
+import { openWatchedStream } from './stream-watchdog.js';
+
+/** Failures that say the provider itself is unwell, as opposed to a bad request or key. */
+const outageCodes = new Set(['provider_error', 'provider_unreachable', 'provider_timeout']);
+
+/**
+ * One provider's protection: retries with exponential backoff and jitter
+ * (honouring Retry-After) for failures before the first token, inside a
+ * circuit breaker that fails fast after `threshold` consecutive failed
+ * requests until the cooldown has passed.
+ */
+export class ProviderPolicy {
+  private readonly retry: RetryPolicy;
+  private readonly breaker: CircuitBreakerPolicy | undefined;
+
+  constructor(
+    private readonly provider: ChatProvider,
+    private readonly displayName: string,
+    private readonly settings: ResilienceSettings,
+    private readonly breakerSettings: BreakerSettings,
+  ) {
+    this.retry = retry(
+      handleWhen((error) => this.shouldRetry(error)),
+      { maxAttempts: settings.maxRetries, backoff: new DelegateBackoff((context) => this.retryDelay(context.attempt, context.result)) },
+    );
+    this.breaker =
+      breakerSettings.threshold === 0
+        ? undefined
+        : circuitBreaker(
+            handleWhen((error) => error instanceof AppError && outageCodes.has(error.code)),
+            { halfOpenAfter: breakerSettings.cooldownSeconds * 1000, breaker: new ConsecutiveBreaker(breakerSettings.threshold) },
+          );
+  }
+
+  async open(request: ChatRequest): Promise<AsyncIterable<ProviderStreamPart>> {
+    const attempt = () =>
+      this.retry.execute(() => openWatchedStream(this.provider, request, this.settings.timeouts, this.displayName), request.signal);
+    try {
+      return await (this.breaker === undefined ? attempt() : this.breaker.execute(attempt));
+    } catch (error) {
+      if (!(error instanceof BrokenCircuitError)) throw error;
+      throw new AppError('provider_unavailable', `${this.displayName} is unavailable after repeated failures; try again later`, {
+        cause: error,
+        retryable: true,
+        retryAfterSeconds: this.breakerSettings.cooldownSeconds,
+      });
+    }
+  }
+
+  private shouldRetry(error: Error): boolean {
+    if (!(error instanceof AppError) || !error.retryable) return false;
+    // A Retry-After longer than we are willing to hold the client is passed on instead.
+    return error.retryAfterSeconds === undefined || error.retryAfterSeconds * 1000 <= this.settings.retryMaxDelayMs;
+  }
+
+  private retryDelay(attempt: number, result: { error: Error } | { value: unknown }): number {
+    const exponential = Math.min(this.settings.retryBaseDelayMs * 2 ** (attempt - 1), this.settings.retryMaxDelayMs);
+    const jittered = exponential / 2 + Math.random() * (exponential / 2);
+    const retryAfter = 'error' in result && result.error instanceof AppError ? result.error.retryAfterSeconds : undefined;
+    return retryAfter === undefined ? jittered : Math.max(jittered, retryAfter * 1000);
+  }
+}

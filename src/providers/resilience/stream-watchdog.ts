@@ -1,0 +1,114 @@
+import { AppError } from '../../core/errors.js';
+import type { ResilienceSettings } from '../../config/resilience-settings.js';
+import type { ChatProvider, ChatRequest, ProviderStreamPart } from '../chat-provider.js';
+
+type Timeouts = ResilienceSettings['timeouts'];
+type Phase = 'connect' | 'first token' | 'idle' | 'total';
+
+/**
+ * Opens a provider stream under four timeouts (connect, first token, idle
+ * between parts, total) and resolves once the first part has arrived, so
+ * that everything before the first token can be retried. Per part, the only
+ * cost is one timestamp: the idle timer re-arms itself lazily.
+ */
+export async function openWatchedStream(
+  provider: ChatProvider,
+  request: ChatRequest,
+  timeouts: Timeouts,
+  displayName: string,
+): Promise<AsyncIterable<ProviderStreamPart>> {
+  const watchdog = new StreamWatchdog(timeouts);
+  const callerSignal = request.signal;
+  try {
+    const stream = await provider.streamChat({ ...request, signal: AbortSignal.any([callerSignal, watchdog.signal]) });
+    watchdog.headersArrived();
+    const iterator = stream[Symbol.asyncIterator]();
+    const first = await iterator.next();
+    watchdog.partArrived(true);
+    return watchedParts(first, iterator, watchdog, callerSignal, displayName);
+  } catch (error) {
+    watchdog.stop();
+    throw watchdog.explain(error, callerSignal, displayName);
+  }
+}
+
+async function* watchedParts(
+  first: IteratorResult<ProviderStreamPart>,
+  iterator: AsyncIterator<ProviderStreamPart>,
+  watchdog: StreamWatchdog,
+  callerSignal: AbortSignal,
+  displayName: string,
+): AsyncGenerator<ProviderStreamPart> {
+  let result = first;
+  try {
+    while (result.done !== true) {
+      yield result.value;
+      result = await iterator.next();
+      watchdog.partArrived(false);
+    }
+  } catch (error) {
+    throw watchdog.explain(error, callerSignal, displayName);
+  } finally {
+    watchdog.stop();
+    if (result.done !== true) await iterator.return?.();
+  }
+}
+
+class StreamWatchdog {
+  private readonly controller = new AbortController();
+  private readonly startedAt = performance.now();
+  private lastPartAt = this.startedAt;
+  private expired: Phase | undefined;
+  private phaseTimer: NodeJS.Timeout | undefined;
+  private readonly totalTimer: NodeJS.Timeout;
+
+  constructor(private readonly timeouts: Timeouts) {
+    this.totalTimer = setTimeout(() => this.expire('total'), timeouts.totalMs);
+    this.phaseTimer = setTimeout(() => this.expire('connect'), timeouts.connectMs);
+  }
+
+  get signal(): AbortSignal {
+    return this.controller.signal;
+  }
+
+  headersArrived(): void {
+    clearTimeout(this.phaseTimer);
+    const remaining = this.timeouts.firstTokenMs - (performance.now() - this.startedAt);
+    this.phaseTimer = setTimeout(() => this.expire('first token'), Math.max(remaining, 0));
+  }
+
+  partArrived(first: boolean): void {
+    this.lastPartAt = performance.now();
+    if (first) {
+      clearTimeout(this.phaseTimer);
+      this.phaseTimer = setTimeout(() => this.checkIdle(), this.timeouts.idleMs);
+    }
+  }
+
+  stop(): void {
+    clearTimeout(this.phaseTimer);
+    clearTimeout(this.totalTimer);
+  }
+
+  /** A timeout becomes provider_timeout; the caller's own abort stays an abort. */
+  explain(error: unknown, callerSignal: AbortSignal, displayName: string): unknown {
+    if (this.expired === undefined || callerSignal.aborted) return error;
+    const limit = { connect: 'connectMs', 'first token': 'firstTokenMs', idle: 'idleMs', total: 'totalMs' } as const;
+    return new AppError('provider_timeout', `${displayName} timed out (${this.expired}: ${this.timeouts[limit[this.expired]]} ms)`, {
+      cause: error,
+      retryable: true,
+    });
+  }
+
+  private checkIdle(): void {
+    const quiet = performance.now() - this.lastPartAt;
+    if (quiet >= this.timeouts.idleMs) this.expire('idle');
+    else this.phaseTimer = setTimeout(() => this.checkIdle(), this.timeouts.idleMs - quiet);
+  }
+
+  private expire(phase: Phase): void {
+    this.expired ??= phase;
+    this.stop();
+    this.controller.abort();
+  }
+}
