@@ -4,6 +4,7 @@ import type { Server as SocketServer } from 'socket.io';
 import { Authenticator } from './auth/authenticator.js';
 import type { Config } from './config/config.js';
 import { ChatEngine } from './core/chat-engine.js';
+import { TurnGuard } from './core/turn-guard.js';
 import { buildServer } from './http/server.js';
 import { attachSocketServer } from './realtime/socket-server.js';
 import { socketSurfaces } from './transports/socket-surfaces.js';
@@ -42,7 +43,11 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
   }
   const providers = new ProviderRegistry(config);
   const authenticator = new Authenticator({ jwtSecret: config.jwtSecret });
-  const engine = new ChatEngine({ store, providers, defaultContextWindow: config.defaultContextWindow, logger });
+  const guard = new TurnGuard(config.limits, store, providers.moderation());
+  if (config.limits.moderationModel !== undefined && providers.moderation() === undefined) {
+    logger.warn('MODERATION=true needs the OpenAI provider (OPENAI_API_KEY or OPENAI_BASE_URL); messages are not moderated');
+  }
+  const engine = new ChatEngine({ store, providers, guard, defaultContextWindow: config.defaultContextWindow, logger });
   const dependencies = { config, engine, store, providers, authenticator };
   const server = await buildServer(dependencies, logger);
   const io = attachSocketServer(server.server, dependencies, socketSurfaces);

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { limitEnvironment, turnLimits, type TurnLimits } from './limit-settings.js';
 import { resilienceEnvironment, resilienceSettings, type ResilienceSettings } from './resilience-settings.js';
 import { surfaceDefaults, type SurfaceSettings, type SurfaceName } from './surface-defaults.js';
 
@@ -61,7 +62,16 @@ const environmentSchema = z.object({
 
   DEFAULT_CONTEXT_WINDOW: optionalNumber(z.number().int().min(256)),
   BODY_LIMIT_BYTES: optionalNumber(z.number().int().min(1024)),
+  REDIS_URL: optionalText.pipe(z.url({ protocol: /^rediss?$/, error: 'must be a redis:// or rediss:// URL' }).optional()),
+  JOB_CONCURRENCY: optionalNumber(z.number().int().min(1).max(100)),
+  JOB_QUEUE_PREFIX: optionalText.pipe(
+    z
+      .string()
+      .regex(/^[\w.-]+$/, 'may hold only letters, digits, _ . -')
+      .optional(),
+  ),
   ...resilienceEnvironment,
+  ...limitEnvironment,
 });
 
 export type Environment = z.infer<typeof environmentSchema>;
@@ -89,6 +99,9 @@ export interface Config {
   /** Behind a reverse proxy: take the client address from X-Forwarded-For. */
   trustProxy: boolean;
   bodyLimitBytes: number;
+  /** Redis for the background job queue (BullMQ); unset: jobs run in process. */
+  redisUrl: string | undefined;
+  jobs: { concurrency: number; queuePrefix: string };
   defaultContextWindow: number;
   providers: {
     openai: OpenAIProviderConfig | undefined;
@@ -96,6 +109,7 @@ export interface Config {
   };
   surfaces: Record<SurfaceName, SurfaceSettings>;
   resilience: ResilienceSettings;
+  limits: TurnLimits;
 }
 
 export class ConfigError extends Error {
@@ -126,6 +140,8 @@ export function loadConfig(environment: NodeJS.ProcessEnv = process.env): Config
     allowRemoteLocalMode: env.ALLOW_REMOTE_LOCAL_MODE,
     trustProxy: env.TRUST_PROXY,
     bodyLimitBytes: env.BODY_LIMIT_BYTES ?? 1024 * 1024,
+    redisUrl: env.REDIS_URL,
+    jobs: { concurrency: env.JOB_CONCURRENCY ?? 4, queuePrefix: env.JOB_QUEUE_PREFIX ?? 'parley' },
     defaultContextWindow: env.DEFAULT_CONTEXT_WINDOW ?? 8192,
     providers: {
       openai: openAIProvider(env),
@@ -133,6 +149,7 @@ export function loadConfig(environment: NodeJS.ProcessEnv = process.env): Config
     },
     surfaces: surfaceDefaults(env),
     resilience: resilienceSettings(env),
+    limits: turnLimits(env),
   };
 }
 

@@ -5,6 +5,7 @@ import { AppError, invalidRequest, toAppError } from './errors.js';
 import type { Identity } from './identity.js';
 import type { Logger } from './logger.js';
 import { countTokens, messageOverheadTokens } from './token-counter.js';
+import type { TurnGuard } from './turn-guard.js';
 import type { ChatMessage, FinishReason, ProviderStreamPart } from '../providers/chat-provider.js';
 import type { ProviderRegistry, ResolvedModel } from '../providers/provider-registry.js';
 import type { BeginTurnResult, ChatStore, ConversationTarget, MessageStatus, StoredMessage } from '../store/chat-store.js';
@@ -36,6 +37,7 @@ export interface TurnRequest {
 export interface ChatEngineDependencies {
   store: ChatStore;
   providers: ProviderRegistry;
+  guard: TurnGuard;
   /** Context window of models the engine does not know. */
   defaultContextWindow: number;
   logger: Logger;
@@ -63,25 +65,31 @@ export class ChatEngine {
   async *runTurn(request: TurnRequest): AsyncGenerator<ChatEvent, void, undefined> {
     let resolved: ResolvedModel;
     let begun: BeginTurnResult;
+    let release: (() => void) | undefined;
     const startedAt = performance.now();
     try {
-      resolved = this.dependencies.providers.resolve(request.options.model);
-      const tokens = countTokens(request.content);
-      this.assertFits(tokens, resolved.model, request.options);
-      begun = await this.dependencies.store.beginTurn({
-        userId: request.identity.userId,
-        target: request.target,
-        content: request.content,
-        tokens,
-        historyLimit: request.suppliedContext === undefined ? request.options.historyLimit : 0,
-      });
-    } catch (error) {
-      yield { type: 'turn-error', error: toAppError(error), message: undefined };
-      return;
+      try {
+        release = await this.dependencies.guard.admit(request.identity, request.content, request.signal);
+        resolved = this.dependencies.providers.resolve(request.options.model);
+        const tokens = countTokens(request.content);
+        this.assertFits(tokens, resolved.model, request.options);
+        begun = await this.dependencies.store.beginTurn({
+          userId: request.identity.userId,
+          target: request.target,
+          content: request.content,
+          tokens,
+          historyLimit: request.suppliedContext === undefined ? request.options.historyLimit : 0,
+        });
+      } catch (error) {
+        yield { type: 'turn-error', error: toAppError(error), message: undefined };
+        return;
+      }
+      yield { type: 'turn-start', conversation: begun.conversation, conversationCreated: begun.created, userMessage: begun.userMessage };
+      const context = this.prepareContext(request, begun, resolved.model);
+      yield* this.streamReply(request, begun, resolved, context, startedAt);
+    } finally {
+      release?.();
     }
-    yield { type: 'turn-start', conversation: begun.conversation, conversationCreated: begun.created, userMessage: begun.userMessage };
-    const context = this.prepareContext(request, begun, resolved.model);
-    yield* this.streamReply(request, begun, resolved, context, startedAt);
   }
 
   private async *streamReply(

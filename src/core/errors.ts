@@ -10,6 +10,8 @@ export const errorCodes = [
   'not_found',
   'payload_too_large',
   'rate_limited',
+  'concurrency_limited',
+  'content_refused',
   'model_not_found',
   'model_not_available',
   'provider_auth_failed',

@@ -9,6 +9,8 @@ export const httpStatusByCode: Record<ErrorCode, number> = {
   not_found: 404,
   payload_too_large: 413,
   rate_limited: 429,
+  concurrency_limited: 429,
+  content_refused: 400,
   model_not_found: 400,
   model_not_available: 400,
   provider_auth_failed: 502,

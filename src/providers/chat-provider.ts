@@ -51,3 +51,13 @@ export interface EmbeddingResult {
 export interface EmbeddingProvider {
   embed(input: { model: string; text: string; signal?: AbortSignal }): Promise<EmbeddingResult>;
 }
+
+export interface ModerationResult {
+  flagged: boolean;
+  /** The names of the flagged categories. */
+  categories: string[];
+}
+
+export interface ModerationProvider {
+  moderate(input: { model: string; text: string; signal?: AbortSignal }): Promise<ModerationResult>;
+}

@@ -2,7 +2,16 @@ import OpenAI from 'openai';
 import type { EventSourceMessage } from 'eventsource-parser';
 import { AppError } from '../core/errors.js';
 import type { OpenAIProviderConfig } from '../config/config.js';
-import type { ChatProvider, ChatRequest, EmbeddingProvider, EmbeddingResult, FinishReason, ProviderStreamPart } from './chat-provider.js';
+import type {
+  ChatProvider,
+  ChatRequest,
+  EmbeddingProvider,
+  EmbeddingResult,
+  FinishReason,
+  ModerationProvider,
+  ModerationResult,
+  ProviderStreamPart,
+} from './chat-provider.js';
 import { openUpstreamStream, streamEndedEarly, type StreamDecoder } from './event-stream-reader.js';
 import { toUpstreamError, type UpstreamLabel } from './upstream-error.js';
 
@@ -15,7 +24,7 @@ const label: UpstreamLabel = { displayName: 'OpenAI', keyVariable: 'OPENAI_API_K
  * stream parser is bypassed with asResponse() because eventsource-parser
  * costs a fraction of its CPU per token (../shared/STACK.md).
  */
-export class OpenAIChatProvider implements ChatProvider, EmbeddingProvider {
+export class OpenAIChatProvider implements ChatProvider, EmbeddingProvider, ModerationProvider {
   readonly name = 'openai';
   private readonly client: OpenAI;
 
@@ -60,6 +69,17 @@ export class OpenAIChatProvider implements ChatProvider, EmbeddingProvider {
       const first = result.data[0];
       if (first === undefined) throw new AppError('provider_error', 'OpenAI returned no embedding');
       return { embedding: first.embedding, model: result.model, tokens: result.usage.prompt_tokens };
+    } catch (error) {
+      throw toUpstreamError(error, label);
+    }
+  }
+
+  async moderate(input: { model: string; text: string; signal?: AbortSignal }): Promise<ModerationResult> {
+    try {
+      const result = await this.client.moderations.create({ model: input.model, input: input.text }, { signal: input.signal });
+      const first = result.results[0];
+      const categories = Object.entries(first?.categories ?? {}).flatMap(([name, flagged]) => (flagged ? [name] : []));
+      return { flagged: first?.flagged ?? false, categories };
     } catch (error) {
       throw toUpstreamError(error, label);
     }

@@ -1,7 +1,7 @@
 import { AppError } from '../core/errors.js';
 import type { Config } from '../config/config.js';
 import { AnthropicChatProvider } from './anthropic-chat-provider.js';
-import type { ChatProvider, ChatRequest, EmbeddingProvider, ProviderStreamPart } from './chat-provider.js';
+import type { ChatProvider, ChatRequest, EmbeddingProvider, ModerationProvider, ProviderStreamPart } from './chat-provider.js';
 import { DemoChatProvider, demoModelName } from './demo-chat-provider.js';
 import { OpenAIChatProvider } from './openai-chat-provider.js';
 import { ProviderPolicy } from './resilience/provider-policy.js';
@@ -110,6 +110,11 @@ export class ProviderRegistry {
    */
   embeddings(): EmbeddingProvider | undefined {
     return this.demoMode ? this.demo : this.openai;
+  }
+
+  /** OpenAI's moderation endpoint, when the OpenAI-compatible provider is configured. */
+  moderation(): ModerationProvider | undefined {
+    return this.openai;
   }
 
   private policyFor(route: Route, requestedModel: string): ProviderPolicy {

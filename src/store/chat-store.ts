@@ -121,6 +121,30 @@ export interface UsageTotals {
   lastUsedAt: string | null;
 }
 
+/** Tokens charged to a user, for budgets. */
+export interface TokenUsage {
+  lifetimeTokens: number;
+  /** Since midnight UTC. */
+  todayTokens: number;
+}
+
+export interface ApiKey {
+  id: string;
+  userId: string;
+  name: string;
+  /** The key's first characters, to tell keys apart; the key itself is never stored. */
+  prefix: string;
+  createdAt: string;
+  revokedAt: string | null;
+}
+
+export interface NewApiKey {
+  name: string;
+  /** SHA-256 of the key, hex. */
+  keyHash: string;
+  prefix: string;
+}
+
 export interface ChatStore {
   /** Which database this is, for logs and /health. */
   readonly kind: 'sqlite' | 'postgres';
@@ -150,4 +174,14 @@ export interface ChatStore {
   /** Oldest first. */
   listMessages(userId: string, conversationId: string, page: Page): Promise<PageResult<StoredMessage>>;
   getUsage(userId: string): Promise<UsageTotals>;
+  /** Lifetime and today's tokens; finishTurn adds to both in its atomic write. */
+  getTokenUsage(userId: string): Promise<TokenUsage>;
+
+  createApiKey(userId: string, input: NewApiKey): Promise<ApiKey>;
+  /** Newest first, revoked ones included. */
+  listApiKeys(userId: string): Promise<ApiKey[]>;
+  /** false when the user has no such unrevoked key. */
+  revokeApiKey(userId: string, keyId: string): Promise<boolean>;
+  /** The owner of the unrevoked key with this hash. */
+  findApiKeyOwner(keyHash: string): Promise<string | undefined>;
 }

@@ -56,6 +56,17 @@ export function addUsage(db: ChatDatabase, { userId, promptTokens, completionTok
     .where('id', '=', userId);
 }
 
+/** Adds to the user's total for the UTC day of `now`, for daily budgets. */
+export function addDailyUsage(db: ChatDatabase, { userId, promptTokens, completionTokens, now }: UsageIncrement): Compilable {
+  const tokens = promptTokens + completionTokens;
+  return db
+    .insertInto('usage_days')
+    .values({ user_id: userId, day: now.slice(0, 10), tokens })
+    .onConflict((conflict) =>
+      conflict.columns(['user_id', 'day']).doUpdateSet((expression) => ({ tokens: expression('usage_days.tokens', '+', tokens) })),
+    );
+}
+
 export function deleteConversation(db: ChatDatabase, userId: string, conversationId: string): Compilable {
   return db.deleteFrom('conversations').where('id', '=', conversationId).where('user_id', '=', userId);
 }

@@ -50,13 +50,33 @@ export interface MessagesTable {
   created_at: string;
 }
 
+export interface UsageDaysTable {
+  user_id: string;
+  /** The UTC date, YYYY-MM-DD. */
+  day: string;
+  tokens: Generated<number>;
+}
+
+export interface ApiKeysTable {
+  id: string;
+  user_id: string;
+  name: string;
+  key_hash: string;
+  key_prefix: string;
+  created_at: string;
+  revoked_at: string | null;
+}
+
 export interface DatabaseSchema {
   users: UsersTable;
   conversations: ConversationsTable;
   messages: MessagesTable;
+  usage_days: UsageDaysTable;
+  api_keys: ApiKeysTable;
 }
 
 export type ConversationRow = Selectable<ConversationsTable>;
 export type MessageRow = Selectable<MessagesTable>;
+export type ApiKeyRow = Selectable<ApiKeysTable>;
 
 export type ChatDatabase = Kysely<DatabaseSchema>;

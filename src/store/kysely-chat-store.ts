@@ -16,14 +16,17 @@ import type {
   NewConversation,
   Page,
   PageResult,
+  ApiKey,
+  NewApiKey,
   StoredMessage,
   Surface,
+  TokenUsage,
   UsageTotals,
 } from './chat-store.js';
 import * as writes from './chat-writes.js';
 import type { ChatDatabase, ConversationRow } from './database-schema.js';
 import { migrateToLatest } from './migrations.js';
-import { toConversation, toConversationRow, toStoredMessage } from './row-mappers.js';
+import { toApiKey, toConversation, toConversationRow, toStoredMessage } from './row-mappers.js';
 import type { StoreDatabase } from './store-database.js';
 
 /** Where a turn goes: a conversation believed to exist, or one to create. */
@@ -140,6 +143,7 @@ export class KyselyChatStore implements ChatStore {
           writes.insertMessage(this.db, reply),
           writes.countMessage(this.db, input.userId, input.conversationId, now),
           writes.addUsage(this.db, usage),
+          writes.addDailyUsage(this.db, usage),
         ]),
       );
     } catch (error) {
@@ -245,6 +249,54 @@ export class KyselyChatStore implements ChatStore {
       messagesCount: Number(counts.messages),
       lastUsedAt: user?.last_used_at ?? null,
     };
+  }
+
+  async getTokenUsage(userId: string): Promise<TokenUsage> {
+    const [user, today] = await Promise.all([
+      this.db.selectFrom('users').select('total_tokens').where('id', '=', userId).executeTakeFirst(),
+      this.db
+        .selectFrom('usage_days')
+        .select('tokens')
+        .where('user_id', '=', userId)
+        .where('day', '=', timestamp().slice(0, 10))
+        .executeTakeFirst(),
+    ]);
+    return { lifetimeTokens: user?.total_tokens ?? 0, todayTokens: today?.tokens ?? 0 };
+  }
+
+  async createApiKey(userId: string, input: NewApiKey): Promise<ApiKey> {
+    const now = timestamp();
+    const row = { id: uuidv7(), user_id: userId, name: input.name, key_hash: input.keyHash, key_prefix: input.prefix, created_at: now };
+    await this.database.write((writeAtomically) =>
+      writeAtomically([writes.insertUserIfMissing(this.db, userId, now), this.db.insertInto('api_keys').values(row)]),
+    );
+    return { id: row.id, userId, name: row.name, prefix: row.key_prefix, createdAt: now, revokedAt: null };
+  }
+
+  async listApiKeys(userId: string): Promise<ApiKey[]> {
+    const rows = await this.db.selectFrom('api_keys').selectAll().where('user_id', '=', userId).orderBy('id', 'desc').execute();
+    return rows.map(toApiKey);
+  }
+
+  async revokeApiKey(userId: string, keyId: string): Promise<boolean> {
+    const revoke = this.db
+      .updateTable('api_keys')
+      .set({ revoked_at: timestamp() })
+      .where('id', '=', keyId)
+      .where('user_id', '=', userId)
+      .where('revoked_at', 'is', null);
+    const [result] = await this.database.write((writeAtomically) => writeAtomically([revoke]));
+    return affectedAny(result);
+  }
+
+  async findApiKeyOwner(keyHash: string): Promise<string | undefined> {
+    const row = await this.db
+      .selectFrom('api_keys')
+      .select('user_id')
+      .where('key_hash', '=', keyHash)
+      .where('revoked_at', 'is', null)
+      .executeTakeFirst();
+    return row?.user_id;
   }
 
   private selectConversation(userId: string, conversationId: string): Promise<ConversationRow | undefined> {

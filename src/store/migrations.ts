@@ -33,6 +33,7 @@ function migrationProvider(types: ColumnTypes): MigrationProvider {
   return {
     getMigrations: async (): Promise<Record<string, Migration>> => ({
       '0001_users_conversations_messages': { up: (db) => createInitialSchema(db, types) },
+      '0002_usage_days_api_keys': { up: (db) => createUsageDaysAndApiKeys(db, types) },
     }),
   };
 }
@@ -125,4 +126,31 @@ async function createMessages(db: Kysely<unknown>, types: ColumnTypes): Promise<
     .on('messages')
     .columns(['conversation_id', 'id'])
     .execute();
+}
+
+/** Daily token totals (for daily budgets) and API keys (stored as hashes only). */
+async function createUsageDaysAndApiKeys(db: Kysely<unknown>, types: ColumnTypes): Promise<void> {
+  await db.schema
+    .createTable('usage_days')
+    .ifNotExists()
+    .addColumn('user_id', 'text', (column) => column.notNull().references('users.id').onDelete('cascade'))
+    // The UTC date, YYYY-MM-DD.
+    .addColumn('day', 'text', (column) => column.notNull())
+    .addColumn('tokens', types.bigint, (column) => column.notNull().defaultTo(0))
+    .addPrimaryKeyConstraint('usage_days_pk', ['user_id', 'day'])
+    .execute();
+  await db.schema
+    .createTable('api_keys')
+    .ifNotExists()
+    .addColumn('id', 'text', (column) => column.primaryKey())
+    .addColumn('user_id', 'text', (column) => column.notNull().references('users.id').onDelete('cascade'))
+    .addColumn('name', 'text', (column) => column.notNull())
+    // SHA-256 of the whole key; the key itself is shown once and never stored.
+    .addColumn('key_hash', 'text', (column) => column.notNull().unique())
+    // The key's first characters, so a user can tell their keys apart.
+    .addColumn('key_prefix', 'text', (column) => column.notNull())
+    .addColumn('created_at', types.timestamp, (column) => column.notNull())
+    .addColumn('revoked_at', types.timestamp)
+    .execute();
+  await db.schema.createIndex('api_keys_user_id').ifNotExists().on('api_keys').column('user_id').execute();
 }

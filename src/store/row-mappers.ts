@@ -1,7 +1,7 @@
 /** Converts between table rows and the port's types. */
 import type { Insertable } from 'kysely';
-import type { Conversation, NewConversation, StoredMessage } from './chat-store.js';
-import type { ConversationRow, ConversationsTable, MessageRow, MessagesTable } from './database-schema.js';
+import type { ApiKey, Conversation, NewConversation, StoredMessage } from './chat-store.js';
+import type { ApiKeyRow, ConversationRow, ConversationsTable, MessageRow, MessagesTable } from './database-schema.js';
 
 export function toConversation(row: ConversationRow): Conversation {
   return {
@@ -83,4 +83,8 @@ export function toConversationRow({ id, userId, input, now, messageCount }: NewC
     updated_at: now,
     last_message_at: messageCount > 0 ? now : null,
   };
+}
+
+export function toApiKey(row: ApiKeyRow): ApiKey {
+  return { id: row.id, userId: row.user_id, name: row.name, prefix: row.key_prefix, createdAt: row.created_at, revokedAt: row.revoked_at };
 }

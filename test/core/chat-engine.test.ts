@@ -3,6 +3,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config/config.js';
 import type { ChatEvent } from '../../src/core/chat-events.js';
 import { ChatEngine, type TurnOptions } from '../../src/core/chat-engine.js';
+import { TurnGuard } from '../../src/core/turn-guard.js';
 import { ProviderRegistry } from '../../src/providers/provider-registry.js';
 import type { ChatStore } from '../../src/store/chat-store.js';
 import { openChatStore } from '../../src/store/open-chat-store.js';
@@ -26,6 +27,7 @@ describe('the chat engine', () => {
     engine = new ChatEngine({
       store,
       providers: new ProviderRegistry(config),
+      guard: new TurnGuard(config.limits, store, undefined),
       defaultContextWindow: 400,
       logger: pino({ level: 'silent' }),
     });

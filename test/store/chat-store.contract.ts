@@ -35,6 +35,7 @@ export function defineChatStoreContract(open: () => Promise<ContractSubject>): v
   defineListingTests(store);
   defineDeletionTests(store, () => subject);
   defineConcurrencyTests(store, () => subject);
+  defineBudgetAndKeyTests(store);
 }
 
 /** JWT subjects are arbitrary text, not UUIDs. */
@@ -166,7 +167,7 @@ function defineTurnTests(store: () => ChatStore): void {
     expect(next.userMessage.id > first.userMessage.id).toBe(true);
   });
 
-  it('an existing target that is another user\'s conversation, or no conversation, is not found', async () => {
+  it("an existing target that is another user's conversation, or no conversation, is not found", async () => {
     const owner = await begin(store(), newUserId(), newTarget());
     const intruder = newUserId();
     await expect(begin(store(), intruder, { kind: 'existing', conversationId: owner.conversation.id })).rejects.toMatchObject({
@@ -240,7 +241,7 @@ function defineFinishTurnTests(store: () => ChatStore): void {
     expect(reply.timeToFirstTokenMs).toBeNull();
   });
 
-  it('finished turns add up in the user\'s usage, which is all zeros for an unseen user', async () => {
+  it("finished turns add up in the user's usage, which is all zeros for an unseen user", async () => {
     const userId = newUserId();
     expect(await store().getUsage(userId)).toEqual({
       promptTokens: 0,
@@ -270,7 +271,7 @@ function defineFinishTurnTests(store: () => ChatStore): void {
     expect((await store().getUsage(turn.conversation.userId)).totalTokens).toBe(0);
   });
 
-  it('finishTurn into another user\'s conversation is not found and stores nothing', async () => {
+  it("finishTurn into another user's conversation is not found and stores nothing", async () => {
     const turn = await begin(store(), newUserId(), newTarget());
     const intruderId = newUserId();
     await begin(store(), intruderId, newTarget());
@@ -347,7 +348,7 @@ function defineDeletionTests(store: () => ChatStore, subject: () => ContractSubj
     expect(await store().deleteConversation(userId, conversationId)).toBe(false);
   });
 
-  it('deleting another user\'s conversation answers false and keeps it', async () => {
+  it("deleting another user's conversation answers false and keeps it", async () => {
     const userId = newUserId();
     const conversationId = await converse(store(), userId, 1);
     expect(await store().deleteConversation(newUserId(), conversationId)).toBe(false);
@@ -370,7 +371,7 @@ function defineDeletionTests(store: () => ChatStore, subject: () => ContractSubj
 }
 
 function defineConcurrencyTests(store: () => ChatStore, subject: () => ContractSubject): void {
-  it('50 concurrent turns across 5 users\' conversations all land, with exact totals', async () => {
+  it("50 concurrent turns across 5 users' conversations all land, with exact totals", async () => {
     const users = Array.from({ length: 5 }, newUserId);
     const turns = users.flatMap((userId) =>
       Array.from({ length: 10 }, async (_, index) => {
@@ -395,5 +396,30 @@ function defineConcurrencyTests(store: () => ChatStore, subject: () => ContractS
         messagesCount: 20,
       });
     }
+  });
+}
+
+function defineBudgetAndKeyTests(store: () => ChatStore): void {
+  it("counts lifetime and today's tokens for budgets, atomically with each reply", async () => {
+    const userId = newUserId();
+    expect(await store().getTokenUsage(userId)).toEqual({ lifetimeTokens: 0, todayTokens: 0 });
+    const turn = await begin(store(), userId, newTarget());
+    await finish(store(), turn, { promptTokens: 30, completionTokens: 12 });
+    await finish(store(), turn, { messageId: uuidv7(), promptTokens: 5, completionTokens: 3 });
+    expect(await store().getTokenUsage(userId)).toEqual({ lifetimeTokens: 50, todayTokens: 50 });
+  });
+
+  it('creates, lists, finds and revokes API keys by hash', async () => {
+    const userId = newUserId();
+    const hash = `hash-${randomUUID()}`;
+    const key = await store().createApiKey(userId, { name: 'laptop', keyHash: hash, prefix: 'pk_abcd' });
+    expect(key).toMatchObject({ userId, name: 'laptop', prefix: 'pk_abcd', revokedAt: null });
+    expect(await store().findApiKeyOwner(hash)).toBe(userId);
+    expect((await store().listApiKeys(userId)).map((listed) => listed.id)).toEqual([key.id]);
+    expect(await store().revokeApiKey(newUserId(), key.id)).toBe(false);
+    expect(await store().revokeApiKey(userId, key.id)).toBe(true);
+    expect(await store().revokeApiKey(userId, key.id)).toBe(false);
+    expect(await store().findApiKeyOwner(hash)).toBeUndefined();
+    expect((await store().listApiKeys(userId))[0]?.revokedAt).not.toBeNull();
   });
 }

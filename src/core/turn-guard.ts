@@ -1,0 +1,84 @@
+import type { TurnLimits } from '../config/limit-settings.js';
+import type { ModerationProvider } from '../providers/chat-provider.js';
+import type { ChatStore } from '../store/chat-store.js';
+import { AppError } from './errors.js';
+import type { Identity } from './identity.js';
+
+/**
+ * Admits a turn before anything is stored or sent upstream: message length,
+ * concurrent turns per user, token budgets and, when enabled, moderation.
+ * The local user of single-user mode owns the server and is exempt from the
+ * per-user limits (concurrency and budgets).
+ */
+export class TurnGuard {
+  private readonly runningTurns = new Map<string, number>();
+
+  constructor(
+    private readonly limits: TurnLimits,
+    private readonly store: ChatStore,
+    private readonly moderation: ModerationProvider | undefined,
+  ) {}
+
+  /** Resolves with the function that releases the turn's slot, or throws why it may not run. */
+  async admit(identity: Identity, content: string, signal: AbortSignal): Promise<() => void> {
+    this.checkLength(content);
+    const exempt = identity.kind === 'local';
+    if (!exempt) await this.checkBudget(identity.userId);
+    if (this.limits.moderationModel !== undefined) await this.checkModeration(content, this.limits.moderationModel, signal);
+    return exempt ? noop : this.takeSlot(identity.userId);
+  }
+
+  private checkLength(content: string): void {
+    const limit = this.limits.maxMessageChars;
+    if (content.length > limit) {
+      throw new AppError('payload_too_large', `The message is ${content.length} characters; the limit is ${limit}`, { field: 'message' });
+    }
+  }
+
+  private async checkBudget(userId: string): Promise<void> {
+    const { lifetimeTokenBudget, dailyTokenBudget } = this.limits;
+    if (lifetimeTokenBudget === 0 && dailyTokenBudget === 0) return;
+    const usage = await this.store.getTokenUsage(userId);
+    const overLifetime = lifetimeTokenBudget > 0 && usage.lifetimeTokens >= lifetimeTokenBudget;
+    const overToday = dailyTokenBudget > 0 && usage.todayTokens >= dailyTokenBudget;
+    // Seed 001's wording, so its clients recognise it.
+    if (overLifetime) throw new AppError('forbidden', 'Token limit exceeded');
+    if (overToday) throw new AppError('forbidden', 'Token limit exceeded for today');
+  }
+
+  private async checkModeration(content: string, model: string, signal: AbortSignal): Promise<void> {
+    if (this.moderation === undefined) return;
+    const result = await this.moderation.moderate({ model, text: content, signal });
+    if (result.flagged) {
+      throw new AppError('content_refused', `The message was refused by moderation (${result.categories.join(', ') || 'flagged'})`, {
+        field: 'message',
+      });
+    }
+  }
+
+  private takeSlot(userId: string): () => void {
+    const running = this.runningTurns.get(userId) ?? 0;
+    const limit = this.limits.maxConcurrentTurnsPerUser;
+    if (limit > 0 && running >= limit) {
+      throw new AppError(
+        'concurrency_limited',
+        `You already have ${running} replies streaming; the limit is ${limit}. Wait for one to finish.`,
+        {
+          retryable: true,
+          retryAfterSeconds: 1,
+        },
+      );
+    }
+    this.runningTurns.set(userId, running + 1);
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      const remaining = (this.runningTurns.get(userId) ?? 1) - 1;
+      if (remaining <= 0) this.runningTurns.delete(userId);
+      else this.runningTurns.set(userId, remaining);
+    };
+  }
+}
+
+function noop(): void {}

@@ -1,0 +1,105 @@
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { FakeUpstream } from '../support/fake-upstream.js';
+import { signToken, testJwtSecret } from '../support/tokens.js';
+import { startTestServer, type TestServer } from '../support/test-server.js';
+
+interface Harness {
+  fake: FakeUpstream;
+  server: TestServer;
+}
+
+async function startHarness(env: Record<string, string>): Promise<Harness> {
+  const fake = await FakeUpstream.start();
+  const server = await startTestServer({ env: { OPENAI_API_KEY: 'sk-test', OPENAI_BASE_URL: fake.openaiBaseUrl, JWT_SECRET: testJwtSecret, ...env } });
+  return { fake, server };
+}
+
+async function chat(harness: Harness, user: string, content = 'hello there'): Promise<Response> {
+  return fetch(`${harness.server.url}/v1/chat/completions`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${await signToken(user)}` },
+    body: JSON.stringify({ model: 'gpt-4o-mini', messages: [{ role: 'user', content }] }),
+  });
+}
+
+async function error(response: Response): Promise<{ code: string; message: string }> {
+  return ((await response.json()) as { error: { code: string; message: string } }).error;
+}
+
+describe('turn limits', () => {
+  let harness: Harness;
+  beforeAll(async () => {
+    harness = await startHarness({
+      MAX_MESSAGE_CHARS: '100',
+      MAX_CONCURRENT_TURNS_PER_USER: '1',
+      TOKEN_BUDGET_LIFETIME: '20',
+      MODERATION: 'true',
+    });
+  });
+  afterEach(() => harness.fake.reset());
+  afterAll(async () => {
+    await harness.server.close();
+    await harness.fake.close();
+  });
+
+  it('refuses a message over the length limit with 413 naming the limit, before any provider call', async () => {
+    const response = await chat(harness, 'long-writer', 'x'.repeat(101));
+    expect(response.status).toBe(413);
+    expect((await error(response)).message).toContain('the limit is 100');
+    expect(harness.fake.requests).toHaveLength(0);
+  });
+
+  it('refuses a user over the token budget with 403 "Token limit exceeded" before any provider call', async () => {
+    const first = await chat(harness, 'big-spender', 'one two three four five six seven eight nine ten');
+    expect(first.status).toBe(200);
+    const usage = await harness.server.app.store.getTokenUsage('big-spender');
+    expect(usage.lifetimeTokens).toBeGreaterThanOrEqual(20);
+    harness.fake.reset();
+
+    const refused = await chat(harness, 'big-spender');
+    expect(refused.status).toBe(403);
+    expect(await error(refused)).toMatchObject({ code: 'forbidden', message: 'Token limit exceeded' });
+    expect(harness.fake.requests).toHaveLength(0);
+    expect((await chat(harness, 'someone-else')).status).toBe(200);
+  });
+
+  it('refuses a second concurrent reply for the same user instead of queueing it', async () => {
+    harness.fake.behaviour.reply = 'slow reply with several words';
+    harness.fake.behaviour.tokenDelayMs = 60;
+    const first = chat(harness, 'impatient');
+    await expect.poll(() => harness.fake.requests.filter((request) => request.path === '/v1/chat/completions').length).toBe(1);
+    const second = await chat(harness, 'impatient');
+    expect(second.status).toBe(429);
+    expect((await error(second)).code).toBe('concurrency_limited');
+    expect((await first).status).toBe(200);
+    harness.fake.behaviour.tokenDelayMs = 0;
+    expect((await chat(harness, 'impatient')).status).toBe(200);
+  });
+
+  it('refuses a message the moderation endpoint flags, before it reaches the model', async () => {
+    const response = await chat(harness, 'rude', 'please FLAGME now');
+    expect(response.status).toBe(400);
+    expect((await error(response)).code).toBe('content_refused');
+    expect(harness.fake.requests.map((request) => request.path)).toEqual(['/v1/moderations']);
+  });
+});
+
+describe('the local user of single-user mode', () => {
+  it('is exempt from budgets: the owner of the server is never locked out', async () => {
+    const fake = await FakeUpstream.start();
+    const server = await startTestServer({ env: { OPENAI_API_KEY: 'sk-test', OPENAI_BASE_URL: fake.openaiBaseUrl, TOKEN_BUDGET_LIFETIME: '1' } });
+    try {
+      for (let attempt = 0; attempt < 2; attempt += 1) {
+        const response = await fetch(`${server.url}/v1/chat/completions`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'hello' }] }),
+        });
+        expect(response.status).toBe(200);
+      }
+    } finally {
+      await server.close();
+      await fake.close();
+    }
+  });
+});
