@@ -74,3 +74,16 @@ export function surfaceDefaults(env: Environment): Record<SurfaceName, SurfaceSe
     },
   };
 }
+
+/** A client's own model, maxTokens and temperature, where it sent them, over the surface's defaults. */
+export function withClientOptions(
+  settings: SurfaceSettings,
+  client: { model?: string | undefined; maxTokens?: number | undefined; temperature?: number | undefined },
+): SurfaceSettings {
+  return {
+    ...settings,
+    model: client.model ?? settings.model,
+    maxTokens: client.maxTokens ?? settings.maxTokens,
+    temperature: client.temperature ?? settings.temperature,
+  };
+}

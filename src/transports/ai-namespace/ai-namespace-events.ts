@@ -1,0 +1,122 @@
+import type { Namespace, Socket } from 'socket.io';
+import type { ErrorCode } from '../../core/errors.js';
+import type { Identity } from '../../core/identity.js';
+import type { AiRequestPayload, ChatStartPayload, ClearHistoryPayload, RequestId } from './ai-namespace-payloads.js';
+
+/**
+ * The wire events of the /ai namespace: seed 000's assistant (`ai_*`,
+ * `clear_history`, `history_cleared`) and seed 001's AI module (`chat:*`)
+ * side by side. docs/protocols/ai-namespace.md describes each one. Every
+ * event name the server uses is a key of these two maps.
+ */
+
+export interface TokenUsage {
+  promptTokens: number;
+  completionTokens: number;
+}
+
+/** `ai_response`: the whole reply of a non-streaming ai_request. */
+export interface AiResponse {
+  requestId: RequestId;
+  response: string;
+  model: string;
+  /** The stored reply's id. */
+  messageId: string;
+  usage: TokenUsage;
+}
+
+export interface AiStreamStart {
+  requestId: RequestId;
+  model: string;
+}
+
+export interface AiStreamChunk {
+  requestId: RequestId;
+  chunk: { text: string; isComplete: boolean };
+}
+
+/** `ai_stream_end`: the same fields as ai_response, after the last chunk. */
+export type AiStreamEnd = AiResponse;
+
+/** `requestId` is null when the failed event carried no valid one (or was clear_history). */
+export interface AiError {
+  requestId: RequestId | null;
+  error: string;
+  code: ErrorCode;
+  /** The payload field the error is about, when there is one. */
+  field?: string;
+  /** Seconds to wait before trying again (rate limits). */
+  retryAfter?: number;
+}
+
+export interface ChatConversation {
+  conversationId: string;
+}
+
+export interface ChatUserMessage {
+  messageId: string;
+  content: string;
+  conversationId: string;
+}
+
+export interface ChatMessageChunk {
+  content: string;
+  conversationId: string;
+  /** The id the reply is stored under once it ends. */
+  messageId: string;
+}
+
+export interface ChatEnd {
+  /** Prompt plus completion tokens of this reply. */
+  totalTokens: number;
+  model: string;
+  messageId: string;
+  conversationId: string;
+}
+
+export interface ChatError {
+  message: string;
+  code: ErrorCode;
+  field?: string;
+  /** Seconds to wait before trying again (rate limits). */
+  retryAfter?: number;
+}
+
+/** Fields are null when there was nothing to stop, or when the stopped turn had not got that far. */
+export interface ChatStopped {
+  conversationId: string | null;
+  messageId: string | null;
+}
+
+/** Payload types document the wire; handlers take `unknown` and parse it (ai-namespace-payloads.ts). */
+export interface AiClientEvents {
+  ai_request: (payload: AiRequestPayload) => void;
+  clear_history: (options?: ClearHistoryPayload) => void;
+  'chat:start': (payload: ChatStartPayload) => void;
+  'chat:stop': () => void;
+}
+
+export interface AiServerEvents {
+  ai_response: (payload: AiResponse) => void;
+  ai_stream_start: (payload: AiStreamStart) => void;
+  ai_stream_chunk: (payload: AiStreamChunk) => void;
+  ai_stream_end: (payload: AiStreamEnd) => void;
+  ai_error: (payload: AiError) => void;
+  history_cleared: (payload: { success: true }) => void;
+  'chat:conversation': (payload: ChatConversation) => void;
+  'chat:user-message': (payload: ChatUserMessage) => void;
+  'chat:message': (payload: ChatMessageChunk) => void;
+  'chat:end': (payload: ChatEnd) => void;
+  'chat:error': (payload: ChatError) => void;
+  'chat:stopped': (payload: ChatStopped) => void;
+}
+
+/** Set by the connection middleware before any event handler runs. */
+export interface AiSocketData {
+  identity: Identity;
+}
+
+type NoServerSideEvents = Record<string, never>;
+
+export type AiNamespace = Namespace<AiClientEvents, AiServerEvents, NoServerSideEvents, AiSocketData>;
+export type AiSocket = Socket<AiClientEvents, AiServerEvents, NoServerSideEvents, AiSocketData>;

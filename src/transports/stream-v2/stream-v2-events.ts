@@ -1,0 +1,49 @@
+import type { ErrorCode } from '../../core/errors.js';
+
+/**
+ * The wire payloads of seed 003 (docs/protocols/stream-v2.md), for both the
+ * SSE endpoint and the default Socket.IO namespace. Every event name of the
+ * socket side lives in the two maps below.
+ */
+
+/** One piece of the reply: an SSE `data:` line and the `ai:stream` event. */
+export interface StreamChunk {
+  content: string;
+  sessionId: string;
+}
+
+/** The last SSE line of a successful turn. */
+export interface StreamDone {
+  done: true;
+  sessionId: string;
+}
+
+/** `ai:complete`: the whole stored reply. */
+export interface StreamComplete {
+  response: string;
+  sessionId: string;
+  /** The stored reply's id (not in the seed). */
+  messageId: string;
+}
+
+/** The SSE error line and `ai:error`. `sessionId` is absent when the request never got one (bad payload, refused token). */
+export interface StreamFailure {
+  error: string;
+  code: ErrorCode;
+  sessionId?: string;
+  /** The payload field at fault (`ai:error` only), e.g. 'message'. */
+  field?: string;
+  /** Seconds to wait before trying again (rate limits). */
+  retryAfter?: number;
+}
+
+export interface ClientToServerEvents {
+  /** `{ message, sessionId?, token? }`; untrusted until chatPayloadSchema has parsed it. */
+  'ai:chat': (payload: unknown) => void;
+}
+
+export interface ServerToClientEvents {
+  'ai:stream': (chunk: StreamChunk) => void;
+  'ai:complete': (complete: StreamComplete) => void;
+  'ai:error': (failure: StreamFailure) => void;
+}
