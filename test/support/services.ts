@@ -7,6 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import { Redis } from 'ioredis';
 import pg from 'pg';
 
 /** The machine's Postgres: trust auth, database `test`. */
@@ -37,6 +38,22 @@ export function checkPostgres(url = postgresUrl()): Promise<void> {
   return withPostgresClient(url, async (client) => {
     await client.query('select 1');
   });
+}
+
+/** The machine's Redis. */
+export function redisUrl(): string {
+  return process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
+}
+
+export async function checkRedis(url = redisUrl()): Promise<void> {
+  const redis = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, connectTimeout: 2_000, retryStrategy: () => null });
+  redis.on('error', () => {});
+  try {
+    await redis.connect();
+    await redis.ping();
+  } finally {
+    redis.disconnect();
+  }
 }
 
 export interface TemporaryPostgresSchema {

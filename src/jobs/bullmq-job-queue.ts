@@ -1,0 +1,163 @@
+import { randomUUID } from 'node:crypto';
+import { Queue, UnrecoverableError, Worker, type Job } from 'bullmq';
+import { Redis } from 'ioredis';
+import { toAppError } from '../core/errors.js';
+import type { Logger } from '../core/logger.js';
+import {
+  clampProgress,
+  listedJobsLimit,
+  type JobProcessor,
+  type JobQueue,
+  type JobSpec,
+  type JobState,
+  type JobView,
+  runningJob,
+} from './job-queue.js';
+
+export interface BullMqJobQueueOptions<Spec extends JobSpec, Result> {
+  redisUrl: string;
+  /** BullMQ's queue name; the seed calls its queue `ai-tasks`. */
+  queueName: string;
+  /** Prefix of every Redis key of the queue, so deployments (and test runs) sharing one Redis stay apart. */
+  prefix: string;
+  processor: JobProcessor<Spec, Result>;
+  concurrency: number;
+  logger: Logger;
+  keepFinishedSeconds?: number;
+  maxFinishedJobs?: number;
+}
+
+/** What a job carries in Redis: its owner, so reads can refuse other users. */
+interface JobData {
+  owner: string;
+  payload: unknown;
+}
+
+/** Owner indexes outlive finished jobs a while, for owners who add nothing new. */
+const ownerIndexSeconds = 24 * 60 * 60;
+
+/**
+ * Jobs on Redis through BullMQ: one Queue and one Worker. Waiting jobs
+ * survive a restart. Each job runs at most once (no retries, stalled jobs
+ * fail): re-running a completion would store its user message twice.
+ * Each owner's job ids are kept in a sorted set, so listing them reads only
+ * that owner's jobs.
+ */
+export class BullMqJobQueue<Spec extends JobSpec, Result> implements JobQueue<Spec, Result> {
+  private constructor(
+    private readonly queue: Queue<JobData, Result>,
+    private readonly worker: Worker<JobData, Result>,
+    private readonly redis: Redis,
+  ) {}
+
+  /** Connects first, so a wrong REDIS_URL fails at startup rather than on the first job. */
+  static async open<Spec extends JobSpec, Result>(options: BullMqJobQueueOptions<Spec, Result>): Promise<BullMqJobQueue<Spec, Result>> {
+    // Requests fail fast while Redis is away instead of waiting on it; the worker waits.
+    const redis = new Redis(options.redisUrl, { lazyConnect: true, maxRetriesPerRequest: 1 });
+    redis.on('error', (error: Error) => options.logger.warn({ error: error.message }, 'job queue: redis connection error'));
+    try {
+      await redis.connect();
+    } catch (error) {
+      // Without this the client would go on reconnecting in the background.
+      redis.disconnect();
+      throw error;
+    }
+    const keep = { age: options.keepFinishedSeconds ?? 60 * 60, count: options.maxFinishedJobs ?? 1000 };
+    const queue = new Queue<JobData, Result>(options.queueName, {
+      connection: redis,
+      prefix: options.prefix,
+      defaultJobOptions: { attempts: 1, removeOnComplete: keep, removeOnFail: keep },
+    });
+    const worker = new Worker<JobData, Result>(options.queueName, (job, _token, signal) => runJob(options.processor, job, signal), {
+      connection: { url: options.redisUrl, maxRetriesPerRequest: null },
+      prefix: options.prefix,
+      concurrency: options.concurrency,
+      maxStalledCount: 0,
+    });
+    const logError = (error: Error) => options.logger.warn({ error: error.message }, 'job queue error');
+    queue.on('error', logError);
+    worker.on('error', logError);
+    return new BullMqJobQueue(queue, worker, redis);
+  }
+
+  async add<Kind extends Spec['kind']>(owner: string, kind: Kind, payload: Extract<Spec, { kind: Kind }>['payload']): Promise<string> {
+    const id = randomUUID();
+    const index = this.ownerIndex(owner);
+    // Indexed first: an id whose job never got added is pruned by list, while a job missing from the index would never be listed.
+    await this.redis
+      .multi()
+      .zadd(index, Date.now(), id)
+      .zremrangebyrank(index, 0, -(listedJobsLimit + 1))
+      .expire(index, ownerIndexSeconds)
+      .exec();
+    await this.queue.add(kind, { owner, payload }, { jobId: id });
+    return id;
+  }
+
+  async get(owner: string, id: string): Promise<JobView<Result, Spec['kind']> | undefined> {
+    const job = await this.queue.getJob(id);
+    if (job === undefined || job.data.owner !== owner) return undefined;
+    return viewOf<Spec, Result>(job);
+  }
+
+  async list(owner: string): Promise<JobView<Result, Spec['kind']>[]> {
+    const index = this.ownerIndex(owner);
+    const ids = await this.redis.zrevrange(index, 0, listedJobsLimit - 1);
+    const views = await Promise.all(ids.map((id) => this.get(owner, id)));
+    const gone = ids.filter((_, position) => views[position] === undefined);
+    // Finished jobs BullMQ has removed leave their ids behind in the index.
+    if (gone.length > 0) await this.redis.zrem(index, ...gone);
+    return views.filter((view) => view !== undefined);
+  }
+
+  /** Cancels running jobs (their signal fires); waiting jobs stay in Redis for the next start. */
+  async close(): Promise<void> {
+    this.worker.cancelAllJobs('The server shut down while the job was running');
+    await this.worker.close();
+    await this.queue.close();
+    await this.redis.quit();
+  }
+
+  private ownerIndex(owner: string): string {
+    return this.queue.toKey(`owner:${owner}`);
+  }
+}
+
+async function runJob<Spec extends JobSpec, Result>(
+  processor: JobProcessor<Spec, Result>,
+  job: Job<JobData, Result>,
+  signal: AbortSignal | undefined,
+): Promise<Result> {
+  const running = runningJob<Spec>(job.id!, job.data.owner, job.name, job.data.payload);
+  const context = {
+    reportProgress: (progress: number) => job.updateProgress(clampProgress(progress)),
+    signal: signal ?? new AbortController().signal,
+  };
+  try {
+    return await processor(running, context);
+  } catch (error) {
+    // The safe message only: BullMQ stores it as failedReason, and retrying would repeat the turn.
+    throw new UnrecoverableError(toAppError(error).message);
+  }
+}
+
+async function viewOf<Spec extends JobSpec, Result>(job: Job<JobData, Result>): Promise<JobView<Result, Spec['kind']> | undefined> {
+  const state = await job.getState();
+  if (state === 'unknown') return undefined;
+  const jobState = toJobState(state);
+  return {
+    id: job.id!,
+    // Jobs are added under their kind as BullMQ's job name.
+    kind: job.name as Spec['kind'],
+    state: jobState,
+    progress: typeof job.progress === 'number' ? job.progress : 0,
+    result: jobState === 'completed' ? job.returnvalue : null,
+    failedReason: jobState === 'failed' ? job.failedReason : null,
+    createdAt: new Date(job.timestamp).toISOString(),
+    finishedAt: job.finishedOn === undefined ? null : new Date(job.finishedOn).toISOString(),
+  };
+}
+
+function toJobState(state: string): JobState {
+  return state === 'active' || state === 'completed' || state === 'failed' ? state : 'waiting';
+}

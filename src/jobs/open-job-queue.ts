@@ -1,0 +1,24 @@
+import type { Config } from '../config/config.js';
+import type { Logger } from '../core/logger.js';
+import { BullMqJobQueue } from './bullmq-job-queue.js';
+import { InProcessJobQueue } from './in-process-job-queue.js';
+import type { JobProcessor, JobQueue, JobSpec } from './job-queue.js';
+
+/** BullMQ on Redis when REDIS_URL is set, else jobs in this process. */
+export async function openJobQueue<Spec extends JobSpec, Result>(
+  config: Pick<Config, 'redisUrl' | 'jobs'>,
+  queueName: string,
+  processor: JobProcessor<Spec, Result>,
+  logger: Logger,
+): Promise<JobQueue<Spec, Result>> {
+  const { concurrency, queuePrefix } = config.jobs;
+  if (config.redisUrl === undefined) return new InProcessJobQueue({ processor, concurrency });
+  try {
+    return await BullMqJobQueue.open({ redisUrl: config.redisUrl, queueName, prefix: queuePrefix, processor, concurrency, logger });
+  } catch (error) {
+    // The URL may hold a password: name the variable, not its value.
+    throw new Error(`Cannot connect to the Redis named by REDIS_URL: ${error instanceof Error ? error.message : String(error)}`, {
+      cause: error,
+    });
+  }
+}

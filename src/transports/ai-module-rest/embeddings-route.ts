@@ -1,0 +1,20 @@
+import type { FastifyInstance } from 'fastify';
+import type { ZodTypeProvider } from 'fastify-type-provider-zod';
+import { clientDisconnectSignal } from '../../http/event-stream-response.js';
+import type { ServerDependencies } from '../../http/server-dependencies.js';
+import { createEmbedding } from './ai-embeddings.js';
+import { embeddingsBodySchema } from './ai-module-requests.js';
+import { embeddingsResponseSchema } from './ai-module-responses.js';
+
+/** POST /api/v1/ai/embeddings through the provider layer (text-embedding-3-small by default). */
+export function registerEmbeddingsRoute(app: FastifyInstance, dependencies: ServerDependencies): void {
+  const schema = {
+    summary: 'Generate an embedding vector for a text',
+    tags: ['ai-module'],
+    body: embeddingsBodySchema,
+    response: { 200: embeddingsResponseSchema },
+  };
+  app.withTypeProvider<ZodTypeProvider>().post('/embeddings', { schema }, async (request, reply) => {
+    return createEmbedding(dependencies.providers, request.body, clientDisconnectSignal(reply));
+  });
+}

@@ -1,0 +1,48 @@
+import type { Conversation, Page, StoredMessage } from '../../store/chat-store.js';
+import { pageMeta } from '../../http/pagination.js';
+import type { MessageResponse, SentMessageResponse } from './message-schemas.js';
+import type { SessionResponse } from './session-schemas.js';
+
+/** A stored conversation as seed 002's session. */
+export function toSessionResponse(conversation: Conversation): SessionResponse {
+  return {
+    id: conversation.id,
+    user_id: conversation.userId,
+    title: conversation.title,
+    mode: conversation.mode,
+    context_tags: conversation.tags,
+    system_prompt: conversation.systemPrompt,
+    status: conversation.status,
+    message_count: conversation.messageCount,
+    created_at: conversation.createdAt,
+    updated_at: conversation.updatedAt,
+    last_message_at: conversation.lastMessageAt,
+  };
+}
+
+/** A stored message as seed 002's message. */
+export function toMessageResponse(message: StoredMessage): MessageResponse {
+  return {
+    id: message.id,
+    session_id: message.conversationId,
+    user_id: message.userId,
+    // Sessions keep their system prompt on the session, so their messages are only user and assistant turns.
+    role: message.role === 'assistant' ? 'assistant' : 'user',
+    content: message.content,
+    tokens: message.tokens,
+    latency_ms: message.latencyMs,
+    created_at: message.createdAt,
+    status: message.status,
+    model: message.model,
+  };
+}
+
+export function toSentMessageResponse(reply: StoredMessage, userMessageId: string): SentMessageResponse {
+  return { ...toMessageResponse(reply), user_message_id: userMessageId };
+}
+
+/** The paging fields every list answer carries next to its items. */
+export function pageFields(page: Page, total: number) {
+  const meta = pageMeta(page, total);
+  return { total: meta.total, page: meta.page, limit: meta.limit, total_pages: meta.totalPages };
+}
