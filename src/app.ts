@@ -1,12 +1,16 @@
 import type { FastifyInstance } from 'fastify';
+import { Redis } from 'ioredis';
 import pino, { type Logger } from 'pino';
 import type { Server as SocketServer } from 'socket.io';
 import { Authenticator } from './auth/authenticator.js';
 import type { Config } from './config/config.js';
 import { ChatEngine } from './core/chat-engine.js';
 import { TurnGuard } from './core/turn-guard.js';
+import { FlexibleRateLimiter } from './limits/rate-limiter.js';
 import { buildServer } from './http/server.js';
+import { openJobQueue } from './jobs/open-job-queue.js';
 import { attachSocketServer } from './realtime/socket-server.js';
+import { aiJobProcessor } from './transports/ai-module-rest/ai-jobs.js';
 import { socketSurfaces } from './transports/socket-surfaces.js';
 import { ProviderRegistry } from './providers/provider-registry.js';
 import type { ChatStore } from './store/chat-store.js';
@@ -42,13 +46,24 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     throw error;
   }
   const providers = new ProviderRegistry(config);
-  const authenticator = new Authenticator({ jwtSecret: config.jwtSecret });
-  const guard = new TurnGuard(config.limits, store, providers.moderation());
+  const authenticator = new Authenticator({
+    jwtSecret: config.jwtSecret,
+    jwksUrl: config.jwksUrl,
+    findApiKeyOwner: (keyHash) => store.findApiKeyOwner(keyHash),
+  });
+  const redis = config.redisUrl === undefined ? undefined : new Redis(config.redisUrl, { maxRetriesPerRequest: 1 });
+  const rateLimiter = new FlexibleRateLimiter(config.rateLimits, redis);
+  const guard = new TurnGuard(config.limits, store, providers.moderation(), rateLimiter);
   if (config.limits.moderationModel !== undefined && providers.moderation() === undefined) {
     logger.warn('MODERATION=true needs the OpenAI provider (OPENAI_API_KEY or OPENAI_BASE_URL); messages are not moderated');
   }
   const engine = new ChatEngine({ store, providers, guard, defaultContextWindow: config.defaultContextWindow, logger });
-  const dependencies = { config, engine, store, providers, authenticator };
+  const processAiJob = aiJobProcessor({ engine, providers, settings: config.surfaces.aiModule });
+  const aiJobs = await openJobQueue(config, 'ai-tasks', processAiJob, logger).catch(async (error: unknown) => {
+    await store.close();
+    throw error;
+  });
+  const dependencies = { config, engine, store, providers, authenticator, rateLimiter, aiJobs };
   const server = await buildServer(dependencies, logger);
   const io = attachSocketServer(server.server, dependencies, socketSurfaces);
   // Open sockets would keep the HTTP server from closing.
@@ -63,8 +78,15 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     authenticator,
     logger,
     async close() {
+      // Open streams get a grace period to finish; then their connections are closed
+      // (their turns see the disconnect and store what they have as interrupted).
+      const deadline = setTimeout(() => server.server.closeAllConnections(), config.shutdownGraceMs);
       await server.close();
+      clearTimeout(deadline);
+      // Running jobs end (a cancelled completion stores its partial reply) before the store closes.
+      await aiJobs.close();
       await store.close();
+      redis?.disconnect();
     },
   };
 }

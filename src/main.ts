@@ -18,7 +18,7 @@ async function main(): Promise<void> {
   const app = await createApp(config);
   const { logger } = app;
   if (app.authenticator.localMode) {
-    logger.warn('JWT_SECRET is not set: single-user local mode, every request acts as the one local user');
+    logger.warn('Neither JWT_SECRET nor JWKS_URL is set: single-user local mode, every request acts as the one local user');
   }
   if (app.providers.demoMode) {
     logger.warn(
@@ -42,10 +42,10 @@ async function main(): Promise<void> {
 /** Without JWT_SECRET anyone who can reach the port acts as the local user: only loopback, unless explicitly allowed. */
 function refuseUnsafeLocalMode(config: Config): void {
   const loopback = ['127.0.0.1', '::1', 'localhost'].includes(config.host);
-  if (config.jwtSecret === undefined && !loopback && !config.allowRemoteLocalMode) {
+  if (config.jwtSecret === undefined && config.jwksUrl === undefined && !loopback && !config.allowRemoteLocalMode) {
     console.error(
       `Refusing to listen on ${config.host} without JWT_SECRET: in local mode every request acts as the one local user. ` +
-        'Set JWT_SECRET, listen on 127.0.0.1, or set ALLOW_REMOTE_LOCAL_MODE=true if you really mean it.',
+        'Set JWT_SECRET or JWKS_URL, listen on 127.0.0.1, or set ALLOW_REMOTE_LOCAL_MODE=true if you really mean it.',
     );
     process.exit(1);
   }

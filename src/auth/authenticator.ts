@@ -1,37 +1,48 @@
-import { jwtVerify, errors as joseErrors } from 'jose';
+import { createRemoteJWKSet, decodeProtectedHeader, errors as joseErrors, jwtVerify, type JWTVerifyGetKey } from 'jose';
 import { AppError } from '../core/errors.js';
 import { localIdentity, type Identity } from '../core/identity.js';
+import { apiKeyPrefix, hashApiKey } from './api-key-secrets.js';
 
 export interface AuthenticatorOptions {
-  /** HS256 secret; without it Parley runs in single-user local mode. */
+  /** HS256 secret. */
   jwtSecret: string | undefined;
+  /** An identity provider's JWKS URL, for RS256 tokens. */
+  jwksUrl: string | undefined;
+  /** Finds the owner of an unrevoked API key by its hash. */
+  findApiKeyOwner: (keyHash: string) => Promise<string | undefined>;
 }
 
 /**
- * One identity check for every transport. A token that is present but
- * invalid or expired is refused, never downgraded to anonymous or local.
+ * One identity check for every transport: an HS256 JWT signed with
+ * JWT_SECRET, an RS256 JWT from the JWKS_URL identity provider, or an API
+ * key (`pk_…`). Without JWT_SECRET and JWKS_URL the server is in single-user
+ * local mode. A credential that is present but invalid, expired or revoked
+ * is refused, never downgraded to anonymous or local.
  */
 export class Authenticator {
   private readonly secret: Uint8Array | undefined;
+  private readonly jwks: JWTVerifyGetKey | undefined;
 
-  constructor(options: AuthenticatorOptions) {
+  constructor(private readonly options: AuthenticatorOptions) {
     this.secret = options.jwtSecret === undefined ? undefined : new TextEncoder().encode(options.jwtSecret);
+    this.jwks = options.jwksUrl === undefined ? undefined : createRemoteJWKSet(new URL(options.jwksUrl));
   }
 
-  /** True when there is no JWT_SECRET and every request acts as the one local user. */
+  /** True when no token can be verified and every request acts as the one local user. */
   get localMode(): boolean {
-    return this.secret === undefined;
+    return this.secret === undefined && this.jwks === undefined;
   }
 
   /**
-   * Resolves a bearer token (the raw token, without "Bearer "). Returns
-   * undefined when no token was given and the server is not in local mode,
-   * so each surface decides whether guests are welcome.
+   * Resolves a bearer credential (without "Bearer "). Returns undefined when
+   * none was given and the server is not in local mode, so each surface
+   * decides whether guests are welcome.
    */
   async identify(token: string | undefined): Promise<Identity | undefined> {
-    if (this.secret === undefined) return localIdentity;
+    if (this.localMode) return localIdentity;
     if (token === undefined || token === '') return undefined;
-    return { userId: await this.verify(token, this.secret), kind: 'user' };
+    const userId = token.startsWith(apiKeyPrefix) ? await this.verifyApiKey(token) : await this.verifyJwt(token);
+    return { userId, kind: 'user' };
   }
 
   /** Like identify, for surfaces that require a signed-in user. */
@@ -46,19 +57,24 @@ export class Authenticator {
    * parsed: OpenAI clients always send some key, which means nothing there.
    */
   async identifyHeader(authorization: string | undefined): Promise<Identity | undefined> {
-    if (this.secret === undefined) return localIdentity;
+    if (this.localMode) return localIdentity;
     return this.identify(bearerToken(authorization));
   }
 
   async requireHeader(authorization: string | undefined): Promise<Identity> {
-    if (this.secret === undefined) return localIdentity;
+    if (this.localMode) return localIdentity;
     return this.require(bearerToken(authorization));
   }
 
-  private async verify(token: string, secret: Uint8Array): Promise<string> {
+  private async verifyApiKey(key: string): Promise<string> {
+    const owner = await this.options.findApiKeyOwner(hashApiKey(key));
+    if (owner === undefined) throw new AppError('unauthorized', 'The API key is invalid or revoked');
+    return owner;
+  }
+
+  private async verifyJwt(token: string): Promise<string> {
     try {
-      // Pinning the algorithm refuses `alg: none` and algorithm-confusion tokens.
-      const { payload } = await jwtVerify(token, secret, { algorithms: ['HS256'] });
+      const { payload } = await this.verifyBySigner(token);
       if (typeof payload.sub !== 'string' || payload.sub === '') throw new AppError('unauthorized', 'The token has no subject (sub) claim');
       return payload.sub;
     } catch (error) {
@@ -66,6 +82,14 @@ export class Authenticator {
       if (error instanceof joseErrors.JWTExpired) throw new AppError('unauthorized', 'The token has expired');
       throw new AppError('unauthorized', 'The token is invalid');
     }
+  }
+
+  /** Pinning each key to its one algorithm refuses `alg: none` and algorithm-confusion tokens. */
+  private verifyBySigner(token: string) {
+    const algorithm = decodeProtectedHeader(token).alg;
+    if (algorithm === 'RS256' && this.jwks !== undefined) return jwtVerify(token, this.jwks, { algorithms: ['RS256'] });
+    if (this.secret !== undefined) return jwtVerify(token, this.secret, { algorithms: ['HS256'] });
+    throw new AppError('unauthorized', 'The token is invalid');
   }
 }
 

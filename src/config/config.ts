@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { limitEnvironment, turnLimits, type TurnLimits } from './limit-settings.js';
+import { rateLimitEnvironment, rateLimitSettings, type RateLimitSettings } from './rate-limit-settings.js';
 import { resilienceEnvironment, resilienceSettings, type ResilienceSettings } from './resilience-settings.js';
 import { surfaceDefaults, type SurfaceSettings, type SurfaceName } from './surface-defaults.js';
 
@@ -33,6 +34,7 @@ const environmentSchema = z.object({
   JWT_SECRET: optionalText.refine((value) => value === undefined || value.length >= 32, {
     message: 'must be at least 32 characters (HS256 needs a 256-bit secret)',
   }),
+  JWKS_URL: optionalText.pipe(z.url().optional()),
   ALLOW_REMOTE_LOCAL_MODE: booleanFlag,
   TRUST_PROXY: booleanFlag,
 
@@ -62,6 +64,7 @@ const environmentSchema = z.object({
 
   DEFAULT_CONTEXT_WINDOW: optionalNumber(z.number().int().min(256)),
   BODY_LIMIT_BYTES: optionalNumber(z.number().int().min(1024)),
+  SHUTDOWN_GRACE_MS: optionalNumber(z.number().int().min(0).max(600_000)),
   REDIS_URL: optionalText.pipe(z.url({ protocol: /^rediss?$/, error: 'must be a redis:// or rediss:// URL' }).optional()),
   JOB_CONCURRENCY: optionalNumber(z.number().int().min(1).max(100)),
   JOB_QUEUE_PREFIX: optionalText.pipe(
@@ -72,6 +75,7 @@ const environmentSchema = z.object({
   ),
   ...resilienceEnvironment,
   ...limitEnvironment,
+  ...rateLimitEnvironment,
 });
 
 export type Environment = z.infer<typeof environmentSchema>;
@@ -95,10 +99,14 @@ export interface Config {
   logLevel: string;
   databaseUrl: string;
   jwtSecret: string | undefined;
+  /** An identity provider's JWKS, for RS256 tokens. */
+  jwksUrl: string | undefined;
   allowRemoteLocalMode: boolean;
   /** Behind a reverse proxy: take the client address from X-Forwarded-For. */
   trustProxy: boolean;
   bodyLimitBytes: number;
+  /** How long shutdown waits for open requests and streams before closing their connections. */
+  shutdownGraceMs: number;
   /** Redis for the background job queue (BullMQ); unset: jobs run in process. */
   redisUrl: string | undefined;
   jobs: { concurrency: number; queuePrefix: string };
@@ -110,6 +118,7 @@ export interface Config {
   surfaces: Record<SurfaceName, SurfaceSettings>;
   resilience: ResilienceSettings;
   limits: TurnLimits;
+  rateLimits: RateLimitSettings;
 }
 
 export class ConfigError extends Error {
@@ -123,9 +132,10 @@ export function loadConfig(environment: NodeJS.ProcessEnv = process.env): Config
   const parsed = environmentSchema.safeParse(environment);
   if (!parsed.success) {
     throw new ConfigError(
-      parsed.error.issues.map(
-        (issue) => `${issue.path.join('.')}: ${issue.message} (got ${JSON.stringify(environment[String(issue.path[0])])})`,
-      ),
+      parsed.error.issues.map((issue) => {
+        const name = String(issue.path[0]);
+        return `${name}: ${issue.message} (got ${describeValue(name, environment[name])})`;
+      }),
     );
   }
   const env = parsed.data;
@@ -137,9 +147,11 @@ export function loadConfig(environment: NodeJS.ProcessEnv = process.env): Config
     logLevel: env.LOG_LEVEL ?? 'info',
     databaseUrl: env.DATABASE_URL ?? 'file:./data/parley.db',
     jwtSecret: env.JWT_SECRET,
+    jwksUrl: env.JWKS_URL,
     allowRemoteLocalMode: env.ALLOW_REMOTE_LOCAL_MODE,
     trustProxy: env.TRUST_PROXY,
     bodyLimitBytes: env.BODY_LIMIT_BYTES ?? 1024 * 1024,
+    shutdownGraceMs: env.SHUTDOWN_GRACE_MS ?? 10_000,
     redisUrl: env.REDIS_URL,
     jobs: { concurrency: env.JOB_CONCURRENCY ?? 4, queuePrefix: env.JOB_QUEUE_PREFIX ?? 'parley' },
     defaultContextWindow: env.DEFAULT_CONTEXT_WINDOW ?? 8192,
@@ -150,6 +162,7 @@ export function loadConfig(environment: NodeJS.ProcessEnv = process.env): Config
     surfaces: surfaceDefaults(env),
     resilience: resilienceSettings(env),
     limits: turnLimits(env),
+    rateLimits: rateLimitSettings(env),
   };
 }
 
@@ -163,6 +176,13 @@ function anthropicProvider(env: Environment): AnthropicProviderConfig | undefine
   const apiKey = env.ANTHROPIC_API_KEY ?? env.CLAUDE_API_KEY;
   if (apiKey === undefined) return undefined;
   return { apiKey, baseURL: env.ANTHROPIC_BASE_URL };
+}
+
+/** A bad value is shown to help fix it, except secrets and the credentials in a URL. */
+function describeValue(name: string, value: string | undefined): string {
+  if (value === undefined) return 'nothing';
+  if (/KEY|SECRET|TOKEN|PASSWORD/.test(name)) return `a value of ${value.length} characters`;
+  return JSON.stringify(value.replace(/\/\/[^/@\s]*@/, '//***@'));
 }
 
 /** Node 20.12+ reads .env natively; a missing file is not an error. */

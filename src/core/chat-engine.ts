@@ -5,7 +5,7 @@ import { AppError, invalidRequest, toAppError } from './errors.js';
 import type { Identity } from './identity.js';
 import type { Logger } from './logger.js';
 import { countTokens, messageOverheadTokens } from './token-counter.js';
-import type { TurnGuard } from './turn-guard.js';
+import type { TurnClient, TurnGuard } from './turn-guard.js';
 import type { ChatMessage, FinishReason, ProviderStreamPart } from '../providers/chat-provider.js';
 import type { ProviderRegistry, ResolvedModel } from '../providers/provider-registry.js';
 import type { BeginTurnResult, ChatStore, ConversationTarget, MessageStatus, StoredMessage } from '../store/chat-store.js';
@@ -32,6 +32,8 @@ export interface TurnRequest {
    */
   suppliedContext?: ChatMessage[];
   signal: AbortSignal;
+  /** The rate-limit bucket and client address; the `default` bucket when absent. */
+  client?: TurnClient;
 }
 
 export interface ChatEngineDependencies {
@@ -69,7 +71,7 @@ export class ChatEngine {
     const startedAt = performance.now();
     try {
       try {
-        release = await this.dependencies.guard.admit(request.identity, request.content, request.signal);
+        release = await this.dependencies.guard.admit(request.identity, request.content, request.signal, request.client);
         resolved = this.dependencies.providers.resolve(request.options.model);
         const tokens = countTokens(request.content);
         this.assertFits(tokens, resolved.model, request.options);

@@ -1,12 +1,23 @@
 import type { TurnLimits } from '../config/limit-settings.js';
+import type { RateLimitBucket } from '../config/rate-limit-settings.js';
+import type { RateLimiter } from '../limits/rate-limiter.js';
 import type { ModerationProvider } from '../providers/chat-provider.js';
 import type { ChatStore } from '../store/chat-store.js';
 import { AppError } from './errors.js';
 import type { Identity } from './identity.js';
 
+/** Where a request comes from, for rate limits. */
+export interface TurnClient {
+  /** The budget the request draws from; `none` when the transport has already counted it. */
+  bucket: RateLimitBucket | 'none';
+  /** The client's IP address, so guests are counted per address too. */
+  address?: string | undefined;
+}
+
 /**
  * Admits a turn before anything is stored or sent upstream: message length,
- * concurrent turns per user, token budgets and, when enabled, moderation.
+ * the surface's request rate, concurrent turns per user, token budgets and,
+ * when enabled, moderation.
  * The local user of single-user mode owns the server and is exempt from the
  * per-user limits (concurrency and budgets).
  */
@@ -17,11 +28,14 @@ export class TurnGuard {
     private readonly limits: TurnLimits,
     private readonly store: ChatStore,
     private readonly moderation: ModerationProvider | undefined,
+    private readonly rateLimiter: RateLimiter,
   ) {}
 
   /** Resolves with the function that releases the turn's slot, or throws why it may not run. */
-  async admit(identity: Identity, content: string, signal: AbortSignal): Promise<() => void> {
+  async admit(identity: Identity, content: string, signal: AbortSignal, client: TurnClient | undefined): Promise<() => void> {
     this.checkLength(content);
+    const bucket = client?.bucket ?? 'default';
+    if (bucket !== 'none') await this.rateLimiter.consume(bucket, identity, client?.address);
     const exempt = identity.kind === 'local';
     if (!exempt) await this.checkBudget(identity.userId);
     if (this.limits.moderationModel !== undefined) await this.checkModeration(content, this.limits.moderationModel, signal);

@@ -2,7 +2,9 @@ import type { Authenticator } from '../auth/authenticator.js';
 import type { Config } from '../config/config.js';
 import type { ChatEngine } from '../core/chat-engine.js';
 import type { ProviderRegistry } from '../providers/provider-registry.js';
+import type { RateLimiter } from '../limits/rate-limiter.js';
 import type { ChatStore } from '../store/chat-store.js';
+import type { AiJobQueue } from '../transports/ai-module-rest/ai-jobs.js';
 
 /** What every transport is built from; assembled once in src/app.ts. */
 export interface ServerDependencies {
@@ -11,4 +13,8 @@ export interface ServerDependencies {
   store: ChatStore;
   providers: ProviderRegistry;
   authenticator: Authenticator;
+  /** For requests that do not run a turn (embeddings, queued jobs); turns are limited by the engine. */
+  rateLimiter: RateLimiter;
+  /** Seed 001's background jobs; without it /api/v1/ai/jobs is not served. */
+  aiJobs?: AiJobQueue;
 }

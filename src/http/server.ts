@@ -2,8 +2,12 @@ import cors from '@fastify/cors';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
 import type { Logger } from 'pino';
+import { apiKeysRoutes } from '../transports/api-keys/api-keys-routes.js';
 import { registerHealthRoute } from '../transports/health-route.js';
+import { chatSessionsRoutes } from '../transports/chat-sessions/chat-sessions-routes.js';
+import { aiModuleRoutes } from '../transports/ai-module-rest/ai-module-routes.js';
 import { openAIRoutes } from '../transports/openai/openai-routes.js';
+import { streamV2Routes } from '../transports/stream-v2/stream-v2-routes.js';
 import { installErrorHandler, parleyErrorBody, sendError } from './error-handler.js';
 import type { ServerDependencies } from './server-dependencies.js';
 import { corsOrigin } from './cors-origin.js';
@@ -23,6 +27,7 @@ export async function buildServer(dependencies: ServerDependencies, logger: Logg
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
   installErrorHandler(app);
+  acceptEmptyJsonBodies(app);
   app.setNotFoundHandler((request, reply) => {
     sendError(reply, 404, new AppError('not_found', `No route for ${request.method} ${request.url.split('?')[0]}`), parleyErrorBody);
   });
@@ -33,5 +38,22 @@ export async function buildServer(dependencies: ServerDependencies, logger: Logg
   await registerOpenApi(app);
   registerHealthRoute(app, dependencies);
   await app.register(openAIRoutes, dependencies);
+  await app.register(aiModuleRoutes, { ...dependencies, prefix: '/api/v1/ai' });
+  await app.register(apiKeysRoutes, dependencies);
+  await app.register(chatSessionsRoutes, dependencies);
+  await app.register(streamV2Routes, dependencies);
   return app;
+}
+
+/**
+ * Many HTTP clients send `Content-Type: application/json` on every request,
+ * DELETE included; an empty body then means "no body", not a parse error.
+ */
+function acceptEmptyJsonBodies(app: FastifyInstance): void {
+  const parseJson = app.getDefaultJsonParser('error', 'error');
+  app.removeContentTypeParser('application/json');
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
+    if (body === '') done(null, undefined);
+    else parseJson(request, body.toString(), done);
+  });
 }

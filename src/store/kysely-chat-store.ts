@@ -315,7 +315,7 @@ export class KyselyChatStore implements ChatStore {
    */
   private explainWriteError(error: unknown): unknown {
     if (this.database.violatedConstraint(error) !== 'foreign_key') return error;
-    return new AppError('not_found', 'Conversation not found', { cause: error });
+    return new AppError('not_found', 'Conversation not found', { cause: error, field: 'conversationId' });
   }
 }
 

@@ -112,20 +112,11 @@ async function createMessages(db: Kysely<unknown>, types: ColumnTypes): Promise<
     .addColumn('created_at', types.timestamp, (column) => column.notNull())
     // Keyed on the owner too, so the database itself refuses a message filed
     // under another user's conversation or under one deleted meanwhile.
-    .addForeignKeyConstraint(
-      'messages_conversation_fk',
-      ['conversation_id', 'user_id'],
-      'conversations',
-      ['id', 'user_id'],
-      (constraint) => constraint.onDelete('cascade'),
+    .addForeignKeyConstraint('messages_conversation_fk', ['conversation_id', 'user_id'], 'conversations', ['id', 'user_id'], (constraint) =>
+      constraint.onDelete('cascade'),
     )
     .execute();
-  await db.schema
-    .createIndex('messages_conversation_id_id')
-    .ifNotExists()
-    .on('messages')
-    .columns(['conversation_id', 'id'])
-    .execute();
+  await db.schema.createIndex('messages_conversation_id_id').ifNotExists().on('messages').columns(['conversation_id', 'id']).execute();
 }
 
 /** Daily token totals (for daily budgets) and API keys (stored as hashes only). */

@@ -60,3 +60,18 @@ describe('configuration', () => {
     expect(config.corsOrigin).toBeUndefined();
   });
 });
+
+describe('configuration errors', () => {
+  it('never print a secret or the credentials of a URL', () => {
+    let message = '';
+    try {
+      loadConfig({ JWT_SECRET: 'too-short-secret', REDIS_URL: 'http://user:hunter2@cache:6379' });
+    } catch (error) {
+      message = (error as Error).message;
+    }
+    expect(message).toContain('JWT_SECRET');
+    expect(message).toContain('REDIS_URL');
+    expect(message).not.toContain('too-short-secret');
+    expect(message).not.toContain('hunter2');
+  });
+});

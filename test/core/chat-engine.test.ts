@@ -4,6 +4,7 @@ import { loadConfig } from '../../src/config/config.js';
 import type { ChatEvent } from '../../src/core/chat-events.js';
 import { ChatEngine, type TurnOptions } from '../../src/core/chat-engine.js';
 import { TurnGuard } from '../../src/core/turn-guard.js';
+import { FlexibleRateLimiter } from '../../src/limits/rate-limiter.js';
 import { ProviderRegistry } from '../../src/providers/provider-registry.js';
 import type { ChatStore } from '../../src/store/chat-store.js';
 import { openChatStore } from '../../src/store/open-chat-store.js';
@@ -27,7 +28,7 @@ describe('the chat engine', () => {
     engine = new ChatEngine({
       store,
       providers: new ProviderRegistry(config),
-      guard: new TurnGuard(config.limits, store, undefined),
+      guard: new TurnGuard(config.limits, store, undefined, new FlexibleRateLimiter(config.rateLimits, undefined)),
       defaultContextWindow: 400,
       logger: pino({ level: 'silent' }),
     });

@@ -10,7 +10,9 @@ interface Harness {
 
 async function startHarness(env: Record<string, string>): Promise<Harness> {
   const fake = await FakeUpstream.start();
-  const server = await startTestServer({ env: { OPENAI_API_KEY: 'sk-test', OPENAI_BASE_URL: fake.openaiBaseUrl, JWT_SECRET: testJwtSecret, ...env } });
+  const server = await startTestServer({
+    env: { OPENAI_API_KEY: 'sk-test', OPENAI_BASE_URL: fake.openaiBaseUrl, JWT_SECRET: testJwtSecret, ...env },
+  });
   return { fake, server };
 }
 
@@ -87,7 +89,9 @@ describe('turn limits', () => {
 describe('the local user of single-user mode', () => {
   it('is exempt from budgets: the owner of the server is never locked out', async () => {
     const fake = await FakeUpstream.start();
-    const server = await startTestServer({ env: { OPENAI_API_KEY: 'sk-test', OPENAI_BASE_URL: fake.openaiBaseUrl, TOKEN_BUDGET_LIFETIME: '1' } });
+    const server = await startTestServer({
+      env: { OPENAI_API_KEY: 'sk-test', OPENAI_BASE_URL: fake.openaiBaseUrl, TOKEN_BUDGET_LIFETIME: '1' },
+    });
     try {
       for (let attempt = 0; attempt < 2; attempt += 1) {
         const response = await fetch(`${server.url}/v1/chat/completions`, {

@@ -33,7 +33,11 @@ function chat(harness: Harness, options: { stream?: boolean; model?: string } = 
   return fetch(`${harness.server.url}/v1/chat/completions`, {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ model: options.model ?? 'gpt-4o-mini', messages: [{ role: 'user', content: 'hi' }], stream: options.stream ?? false }),
+    body: JSON.stringify({
+      model: options.model ?? 'gpt-4o-mini',
+      messages: [{ role: 'user', content: 'hi' }],
+      stream: options.stream ?? false,
+    }),
   });
 }
 
@@ -124,7 +128,12 @@ describe('the circuit breaker', () => {
 describe('fallback models', () => {
   let harness: Harness;
   beforeAll(async () => {
-    harness = await startHarness({ PROVIDER_MAX_RETRIES: '0', CLAUDE_CB_THRESHOLD: '1', CLAUDE_CB_COOLDOWN: '60', FALLBACK_MODELS: 'anthropic=gpt-4o-mini' });
+    harness = await startHarness({
+      PROVIDER_MAX_RETRIES: '0',
+      CLAUDE_CB_THRESHOLD: '1',
+      CLAUDE_CB_COOLDOWN: '60',
+      FALLBACK_MODELS: 'anthropic=gpt-4o-mini',
+    });
   });
   afterAll(() => stopHarness(harness));
 

@@ -78,7 +78,11 @@ function messages(ex: Exchange): void {
   ex.send(200, message);
 }
 
-function streamMessage(ex: Exchange, message: { stop_reason: string; usage: { input_tokens: number; output_tokens: number } }, tokens: string[]): void {
+function streamMessage(
+  ex: Exchange,
+  message: { stop_reason: string; usage: { input_tokens: number; output_tokens: number } },
+  tokens: string[],
+): void {
   const event = (data: { type: string; [field: string]: unknown }) => `event: ${data.type}\ndata: ${JSON.stringify(data)}\n\n`;
   // message_start carries the message as it is before any output: no content, no stop reason, one output token.
   const start = { ...message, content: [], stop_reason: null, usage: { ...message.usage, output_tokens: 1 } };
@@ -93,7 +97,11 @@ function streamMessage(ex: Exchange, message: { stop_reason: string; usage: { in
     tokenEvent: tokenTemplate((text) => event({ type: 'content_block_delta', index: 0, delta: { type: 'text_delta', text } })),
     tail: [
       event({ type: 'content_block_stop', index: 0 }),
-      event({ type: 'message_delta', delta: { stop_reason: message.stop_reason, stop_sequence: null }, usage: { output_tokens: message.usage.output_tokens } }),
+      event({
+        type: 'message_delta',
+        delta: { stop_reason: message.stop_reason, stop_sequence: null },
+        usage: { output_tokens: message.usage.output_tokens },
+      }),
       event({ type: 'message_stop' }),
     ],
   });

@@ -52,7 +52,8 @@ function fnv1a(text: string): number {
 function authorized(ex: Exchange): boolean {
   const key = /^Bearer (.+)$/.exec(ex.req.headers.authorization ?? '')?.[1];
   if (key === undefined) {
-    const message = "You didn't provide an API key. You need to provide your API key in an Authorization header using Bearer auth (i.e. Authorization: Bearer YOUR_KEY).";
+    const message =
+      "You didn't provide an API key. You need to provide your API key in an Authorization header using Bearer auth (i.e. Authorization: Bearer YOUR_KEY).";
     ex.send(401, openaiError(message));
     return false;
   }
@@ -175,8 +176,19 @@ function toBase64(vector: number[]): string {
 }
 
 const MODERATION_CATEGORIES = [
-  'harassment', 'harassment/threatening', 'hate', 'hate/threatening', 'illicit', 'illicit/violent',
-  'self-harm', 'self-harm/instructions', 'self-harm/intent', 'sexual', 'sexual/minors', 'violence', 'violence/graphic',
+  'harassment',
+  'harassment/threatening',
+  'hate',
+  'hate/threatening',
+  'illicit',
+  'illicit/violent',
+  'self-harm',
+  'self-harm/instructions',
+  'self-harm/intent',
+  'sexual',
+  'sexual/minors',
+  'violence',
+  'violence/graphic',
 ];
 
 function moderations(ex: Exchange): void {

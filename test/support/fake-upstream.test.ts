@@ -214,12 +214,22 @@ describe('the fake Anthropic messages endpoint', () => {
       return JSON.parse(data!);
     });
     expect(events.map((event) => event.type)).toEqual([
-      'message_start', 'content_block_start', 'ping', 'content_block_delta', 'content_block_delta',
-      'content_block_stop', 'message_delta', 'message_stop',
+      'message_start',
+      'content_block_start',
+      'ping',
+      'content_block_delta',
+      'content_block_delta',
+      'content_block_stop',
+      'message_delta',
+      'message_stop',
     ]);
     expect(events[0].message).toMatchObject({ content: [], stop_reason: null, usage: { input_tokens: 2, output_tokens: 1 } });
     expect(events[3]).toEqual({ type: 'content_block_delta', index: 0, delta: { type: 'text_delta', text: 'You' } });
-    expect(events[6]).toEqual({ type: 'message_delta', delta: { stop_reason: 'max_tokens', stop_sequence: null }, usage: { output_tokens: 2 } });
+    expect(events[6]).toEqual({
+      type: 'message_delta',
+      delta: { stop_reason: 'max_tokens', stop_sequence: null },
+      usage: { output_tokens: 2 },
+    });
   });
 
   it('answers a non-streaming request, reading the user text from content blocks', async () => {

@@ -21,7 +21,7 @@ export interface TestServerOptions {
 export async function startTestServer(options: TestServerOptions = {}): Promise<TestServer> {
   const sqliteFile = await temporarySqliteFile();
   const databaseUrl = options.postgres?.url ?? `file:${sqliteFile.path}`;
-  const config = loadConfig({ PORT: '0', LOG_LEVEL: 'silent', DATABASE_URL: databaseUrl, ...options.env });
+  const config = loadConfig({ PORT: '0', LOG_LEVEL: 'silent', DATABASE_URL: databaseUrl, SHUTDOWN_GRACE_MS: '500', ...options.env });
   const logger = pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' });
   const app = await createApp(config, { logger, ...(options.postgres ? { postgresSchema: options.postgres.schema } : {}) });
   await app.server.listen({ host: '127.0.0.1', port: 0 });

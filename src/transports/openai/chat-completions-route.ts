@@ -35,6 +35,7 @@ export function registerChatCompletionsRoute(app: FastifyInstance, dependencies:
           historyLimit: 0,
         },
         signal: clientDisconnectSignal(reply),
+        client: { bucket: 'default', address: request.ip },
       };
       const events = dependencies.engine.runTurn(turn);
       if (body.stream === true) await streamCompletion(reply, events, body);

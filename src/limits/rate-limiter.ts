@@ -1,0 +1,56 @@
+import type { Redis } from 'ioredis';
+import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes, type RateLimiterAbstract } from 'rate-limiter-flexible';
+import type { RateBudget, RateLimitBucket, RateLimitSettings } from '../config/rate-limit-settings.js';
+import { AppError } from '../core/errors.js';
+import type { Identity } from '../core/identity.js';
+
+/** Draws one request from a bucket, or throws rate_limited with the seconds to wait. */
+export interface RateLimiter {
+  consume(bucket: RateLimitBucket, identity: Identity, clientAddress: string | undefined): Promise<void>;
+}
+
+/**
+ * Per-identity request budgets with rate-limiter-flexible: in memory on one
+ * instance, in Redis when REDIS_URL is set so that every instance shares
+ * them. Guests are counted by their client address as well, so reconnecting
+ * (a new socket, a new session) does not reset their budget. The local user
+ * of single-user mode owns the server and is not limited.
+ */
+export class FlexibleRateLimiter implements RateLimiter {
+  private readonly limiters = new Map<string, RateLimiterAbstract | undefined>();
+
+  constructor(
+    private readonly settings: RateLimitSettings,
+    private readonly redis: Redis | undefined,
+  ) {}
+
+  async consume(bucket: RateLimitBucket, identity: Identity, clientAddress: string | undefined): Promise<void> {
+    if (identity.kind === 'local') return;
+    const anonymous = identity.kind === 'anonymous';
+    const limiter = this.limiterFor(bucket, anonymous);
+    if (limiter === undefined) return;
+    try {
+      await limiter.consume(`${bucket}:user:${identity.userId}`);
+      if (anonymous && clientAddress !== undefined) await limiter.consume(`${bucket}:address:${clientAddress}`);
+    } catch (rejection) {
+      if (!(rejection instanceof RateLimiterRes)) throw rejection;
+      const retryAfterSeconds = Math.max(1, Math.ceil(rejection.msBeforeNext / 1000));
+      throw new AppError('rate_limited', `Too many requests: try again in ${retryAfterSeconds} s`, { retryAfterSeconds, retryable: true });
+    }
+  }
+
+  private limiterFor(bucket: RateLimitBucket, anonymous: boolean): RateLimiterAbstract | undefined {
+    const name = `${bucket}:${anonymous ? 'anonymous' : 'signed-in'}`;
+    if (!this.limiters.has(name)) {
+      const budgets = this.settings.buckets[bucket];
+      this.limiters.set(name, this.create(name, anonymous ? budgets.anonymous : budgets.signedIn));
+    }
+    return this.limiters.get(name);
+  }
+
+  private create(name: string, budget: RateBudget): RateLimiterAbstract | undefined {
+    if (budget.points === 0) return undefined;
+    const options = { points: budget.points, duration: budget.windowSeconds, keyPrefix: `${this.settings.redisKeyPrefix}:${name}` };
+    return this.redis === undefined ? new RateLimiterMemory(options) : new RateLimiterRedis({ ...options, storeClient: this.redis });
+  }
+}
