@@ -63,7 +63,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     await store.close();
     throw error;
   });
-  const dependencies = { config, engine, store, providers, authenticator, rateLimiter, aiJobs };
+  const dependencies = { config, engine, store, providers, authenticator, rateLimiter, logger, aiJobs };
   const server = await buildServer(dependencies, logger);
   const io = attachSocketServer(server.server, dependencies, socketSurfaces);
   // Open sockets would keep the HTTP server from closing.

@@ -75,6 +75,11 @@ export class ChatEngine {
         resolved = this.dependencies.providers.resolve(request.options.model);
         const tokens = countTokens(request.content);
         this.assertFits(tokens, resolved.model, request.options);
+        // A client gone while the turn was being admitted leaves nothing behind.
+        if (request.signal.aborted) {
+          yield { type: 'turn-abort', message: undefined };
+          return;
+        }
         begun = await this.dependencies.store.beginTurn({
           userId: request.identity.userId,
           target: request.target,

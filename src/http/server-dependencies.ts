@@ -1,6 +1,7 @@
 import type { Authenticator } from '../auth/authenticator.js';
 import type { Config } from '../config/config.js';
 import type { ChatEngine } from '../core/chat-engine.js';
+import type { Logger } from '../core/logger.js';
 import type { ProviderRegistry } from '../providers/provider-registry.js';
 import type { RateLimiter } from '../limits/rate-limiter.js';
 import type { ChatStore } from '../store/chat-store.js';
@@ -13,6 +14,7 @@ export interface ServerDependencies {
   store: ChatStore;
   providers: ProviderRegistry;
   authenticator: Authenticator;
+  logger: Logger;
   /** For requests that do not run a turn (embeddings, queued jobs); turns are limited by the engine. */
   rateLimiter: RateLimiter;
   /** Seed 001's background jobs; without it /api/v1/ai/jobs is not served. */

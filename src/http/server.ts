@@ -1,4 +1,5 @@
 import cors from '@fastify/cors';
+import helmet from '@fastify/helmet';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
 import type { Logger } from 'pino';
@@ -31,6 +32,8 @@ export async function buildServer(dependencies: ServerDependencies, logger: Logg
   app.setNotFoundHandler((request, reply) => {
     sendError(reply, 404, new AppError('not_found', `No route for ${request.method} ${request.url.split('?')[0]}`), parleyErrorBody);
   });
+  // Security headers on every response (HSTS, nosniff, frame and referrer policies, a strict CSP).
+  await app.register(helmet);
   await app.register(cors, {
     origin: corsOrigin(config.corsOrigin),
     credentials: true,

@@ -28,6 +28,8 @@ for (const { name, redis, skip } of stores) {
           JWT_SECRET: testJwtSecret,
           OPENAI_API_KEY: 'sk-test',
           OPENAI_BASE_URL: fake.openaiBaseUrl,
+          ANTHROPIC_API_KEY: 'sk-ant-test',
+          ANTHROPIC_BASE_URL: fake.anthropicBaseUrl,
           ...(prefix === undefined
             ? {}
             : { REDIS_URL: redisUrl(), RATE_LIMIT_REDIS_PREFIX: prefix.prefix, JOB_QUEUE_PREFIX: prefix.prefix }),
@@ -61,6 +63,19 @@ for (const { name, redis, skip } of stores) {
       // Embeddings have a budget of their own, and other users are not affected.
       expect((await post('/api/v1/ai/embeddings', { text: 'hello' }, token)).status).toBe(200);
       expect((await post('/api/v1/ai/chat', { message: 'hi' }, await signToken('quiet'))).status).toBe(200);
+    });
+
+    it('gives seed 002 120 messages a minute per user, then 429', async () => {
+      const token = await signToken('prolific');
+      const created = await post('/api/v1/chat/sessions', { title: 'New Chat', mode: 'general' }, token);
+      const session = (await created.json()) as { id: string };
+      for (let message = 1; message <= 120; message += 1) {
+        const response = await post('/api/v1/chat/messages', { session_id: session.id, content: `message ${message}` }, token);
+        expect(response.status, `message ${message}`).toBe(200);
+      }
+      const refused = await post('/api/v1/chat/messages', { session_id: session.id, content: 'one more' }, token);
+      expect(refused.status).toBe(429);
+      expect(refused.headers.get('retry-after')).not.toBeNull();
     });
 
     it('gives a seed 003 guest 20 requests across SSE and sockets together, counted by address', async () => {

@@ -1,3 +1,4 @@
+import { reportUnexpected } from '../../realtime/unexpected-error.js';
 import { AppError, toAppError } from '../../core/errors.js';
 import type { ServerDependencies } from '../../http/server-dependencies.js';
 import type { InFlightTurns } from '../../realtime/in-flight-turns.js';
@@ -34,7 +35,7 @@ export function registerAssistantEvents(socket: AiSocket, dependencies: ServerDe
         await runAssistantTurn(socket, dependencies, request, signal);
       } catch (error) {
         // The engine reports failures as events; this only keeps a bug from going unanswered.
-        emitAiError(socket, request.requestId, toAppError(error));
+        emitAiError(socket, request.requestId, reportUnexpected(dependencies.logger, error, 'ai_request'));
       } finally {
         turns.finish(key, signal);
       }

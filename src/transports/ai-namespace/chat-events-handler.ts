@@ -1,5 +1,6 @@
+import { reportUnexpected } from '../../realtime/unexpected-error.js';
 import type { ChatEvent } from '../../core/chat-events.js';
-import { AppError, toAppError } from '../../core/errors.js';
+import { AppError } from '../../core/errors.js';
 import type { Identity } from '../../core/identity.js';
 import { withClientOptions } from '../../config/surface-defaults.js';
 import type { ServerDependencies } from '../../http/server-dependencies.js';
@@ -34,7 +35,7 @@ export function registerChatEvents(socket: AiSocket, dependencies: ServerDepende
     running.add(key);
     runChatTurn(socket, dependencies, request, signal)
       // The engine reports failures as events; this only keeps a bug from going unanswered.
-      .catch((error: unknown) => emitChatError(socket, toAppError(error)))
+      .catch((error: unknown) => emitChatError(socket, reportUnexpected(dependencies.logger, error, 'chat:start')))
       .finally(() => {
         running.delete(key);
         turns.finish(key, signal);

@@ -1,3 +1,4 @@
+import { reportUnexpected } from '../../realtime/unexpected-error.js';
 import type { Namespace, Socket } from 'socket.io';
 import { toAppError, type AppError } from '../../core/errors.js';
 import type { ServerDependencies } from '../../http/server-dependencies.js';
@@ -29,7 +30,7 @@ export const streamV2Socket: SocketSurface = (io, dependencies) => {
       const signal = turns.start(key);
       runChat(socket, dependencies, parsed.data, signal)
         // The engine reports failures as events; this only keeps a bug from becoming an unhandled rejection.
-        .catch((error: unknown) => emitFailure(socket, toAppError(error)))
+        .catch((error: unknown) => emitFailure(socket, reportUnexpected(dependencies.logger, error, 'ai:chat')))
         .finally(() => turns.finish(key, signal));
     });
     socket.on('disconnect', () => {
