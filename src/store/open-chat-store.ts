@@ -28,7 +28,7 @@ export async function openChatStore(databaseUrl: string, options: OpenChatStoreO
 
 function sqlitePath(databaseUrl: string): string {
   if (databaseUrl.startsWith('file://')) return fileURLToPath(databaseUrl);
-  // `file:data/parley.db` is relative, as @libsql/client reads it, percent-escapes included.
+  // `file:data/parley.db` is relative, as SQLite URLs read, percent-escapes included.
   if (databaseUrl.startsWith('file:')) return decodeURIComponent(databaseUrl.slice('file:'.length));
   return databaseUrl;
 }

@@ -1,47 +1,42 @@
 /**
- * SQLite through @libsql/client. Writes are serialized in-process and each
- * atomic write is one `client.batch`, because concurrent libsql transactions
- * on a file collide with SQLITE_BUSY (see STACK.md).
+ * SQLite through `libsql` (the better-sqlite3-compatible driver under
+ * @libsql/client, used directly). Statements are prepared once and cached:
+ * preparing on every call was the largest cost of a stored turn in profiles.
+ * The driver is synchronous, so an atomic write (BEGIN … COMMIT) can never
+ * interleave with another; writes are still queued in-process so that a
+ * turn's reads and its write see no other write in between.
  */
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
-import { pathToFileURL } from 'node:url';
-import { createClient, LibsqlError, type Client, type InStatement, type InValue, type ResultSet } from '@libsql/client';
-import { LibsqlDialect, type libsql } from '@libsql/kysely-libsql';
-import { Kysely, type Compilable, type QueryResult } from 'kysely';
+import Database from 'libsql';
+import { Kysely, SqliteDialect, type Compilable, type QueryResult, type SqliteDatabase, type SqliteStatement } from 'kysely';
 import type { DatabaseSchema } from './database-schema.js';
-import type { ConstraintViolation, StoreDatabase } from './store-database.js';
+import type { AtomicWrite, ConstraintViolation, StoreDatabase } from './store-database.js';
 import { WriteQueue } from './write-queue.js';
+
+type LibsqlDatabase = InstanceType<typeof Database>;
 
 export async function openSqliteDatabase(filePath: string): Promise<StoreDatabase> {
   const absolutePath = path.resolve(filePath);
   await mkdir(path.dirname(absolutePath), { recursive: true });
-  // One connection: the driver runs statements synchronously, so more buy
-  // nothing, and the pragmas below are per connection, so a second pooled
-  // connection would quietly run without foreign keys.
-  const client = createClient({ url: pathToFileURL(absolutePath).href, concurrency: 1 });
+  const database = new Database(absolutePath);
   try {
-    await client.execute('PRAGMA journal_mode = WAL');
-    await client.execute('PRAGMA synchronous = NORMAL');
+    database.exec('PRAGMA journal_mode = WAL');
+    database.exec('PRAGMA synchronous = NORMAL');
     // Off by default in SQLite; deleting a conversation relies on its cascade.
-    await client.execute('PRAGMA foreign_keys = ON');
+    database.exec('PRAGMA foreign_keys = ON');
   } catch (error) {
-    client.close();
+    database.close();
     throw error;
   }
-  return sqliteDatabase(client);
+  return sqliteDatabase(database);
 }
 
-function sqliteDatabase(client: Client): StoreDatabase {
-  // The dialect is typed against the older @libsql/client it bundles; it only
-  // calls execute() and transaction(), which 0.18 keeps compatible.
-  const dialect = new LibsqlDialect({ client: client as unknown as libsql.Client });
-  const db = new Kysely<DatabaseSchema>({ dialect });
+function sqliteDatabase(database: LibsqlDatabase): StoreDatabase {
+  const statements = new StatementCache(database);
+  const db = new Kysely<DatabaseSchema>({ dialect: new SqliteDialect({ database: statements }) });
   const writes = new WriteQueue();
-  const writeAtomically = async (queries: readonly Compilable[]) => {
-    const results = await client.batch(queries.map(toStatement), 'write');
-    return results.map(toQueryResult);
-  };
+  const writeAtomically: AtomicWrite = async (queries) => runAtomically(database, statements, queries);
   return {
     kind: 'sqlite',
     db,
@@ -49,28 +44,56 @@ function sqliteDatabase(client: Client): StoreDatabase {
     violatedConstraint,
     migrationTableSchema: async () => undefined,
     // Queued so that writes already accepted still land.
-    close: () =>
-      writes.run(async () => {
-        await db.destroy();
-        client.close();
-      }),
+    close: () => writes.run(() => db.destroy()),
   };
 }
 
-function toStatement(query: Compilable): InStatement {
-  const { sql, parameters } = query.compile();
-  return { sql, args: parameters as InValue[] };
+function runAtomically(database: LibsqlDatabase, statements: StatementCache, queries: readonly Compilable[]): QueryResult<unknown>[] {
+  database.exec('BEGIN IMMEDIATE');
+  try {
+    const results = queries.map((query) => {
+      const { sql, parameters } = query.compile();
+      const statement = statements.prepare(sql);
+      if (statement.reader) return { rows: statement.all(parameters) };
+      return { rows: [], numAffectedRows: BigInt(statement.run(parameters).changes) };
+    });
+    database.exec('COMMIT');
+    return results;
+  } catch (error) {
+    database.exec('ROLLBACK');
+    throw error;
+  }
 }
 
-function toQueryResult(result: ResultSet): QueryResult<unknown> {
-  return { rows: result.rows, numAffectedRows: BigInt(result.rowsAffected) };
+/**
+ * The database as Kysely's SqliteDialect sees it, with prepared statements
+ * kept per SQL text. The store builds a few dozen distinct statements, so the
+ * cache stays small; it is bounded all the same.
+ */
+class StatementCache implements SqliteDatabase {
+  private readonly cache = new Map<string, SqliteStatement>();
+
+  constructor(private readonly database: LibsqlDatabase) {}
+
+  prepare(sql: string): SqliteStatement {
+    let statement = this.cache.get(sql);
+    if (statement === undefined) {
+      statement = this.database.prepare(sql) as unknown as SqliteStatement;
+      if (this.cache.size >= 500) this.cache.clear();
+      this.cache.set(sql, statement);
+    }
+    return statement;
+  }
+
+  close(): void {
+    this.cache.clear();
+    this.database.close();
+  }
 }
 
 function violatedConstraint(error: unknown): ConstraintViolation | undefined {
-  if (!(error instanceof LibsqlError)) return undefined;
-  if (error.extendedCode === 'SQLITE_CONSTRAINT_FOREIGNKEY') return 'foreign_key';
-  if (error.extendedCode === 'SQLITE_CONSTRAINT_UNIQUE' || error.extendedCode === 'SQLITE_CONSTRAINT_PRIMARYKEY') {
-    return 'unique';
-  }
+  const code = (error as { code?: unknown }).code;
+  if (code === 'SQLITE_CONSTRAINT_FOREIGNKEY') return 'foreign_key';
+  if (code === 'SQLITE_CONSTRAINT_UNIQUE' || code === 'SQLITE_CONSTRAINT_PRIMARYKEY') return 'unique';
   return undefined;
 }
