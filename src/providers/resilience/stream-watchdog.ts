@@ -17,10 +17,10 @@ export async function openWatchedStream(
   timeouts: Timeouts,
   displayName: string,
 ): Promise<AsyncIterable<ProviderStreamPart>> {
-  const watchdog = new StreamWatchdog(timeouts);
   const callerSignal = request.signal;
+  const watchdog = new StreamWatchdog(timeouts, callerSignal);
   try {
-    const stream = await provider.streamChat({ ...request, signal: AbortSignal.any([callerSignal, watchdog.signal]) });
+    const stream = await provider.streamChat({ ...request, signal: watchdog.signal });
     watchdog.headersArrived();
     const iterator = stream[Symbol.asyncIterator]();
     const first = await iterator.next();
@@ -62,11 +62,20 @@ class StreamWatchdog {
   private phaseTimer: NodeJS.Timeout | undefined;
   private readonly totalTimer: NodeJS.Timeout;
 
-  constructor(private readonly timeouts: Timeouts) {
+  /** Follows the caller's signal by hand: AbortSignal.any costs a transferable object per request (profiled). */
+  private readonly followCaller = () => this.controller.abort(this.callerSignal.reason);
+
+  constructor(
+    private readonly timeouts: Timeouts,
+    private readonly callerSignal: AbortSignal,
+  ) {
     this.totalTimer = setTimeout(() => this.expire('total'), timeouts.totalMs);
     this.phaseTimer = setTimeout(() => this.expire('connect'), timeouts.connectMs);
+    if (callerSignal.aborted) this.controller.abort(callerSignal.reason);
+    else callerSignal.addEventListener('abort', this.followCaller, { once: true });
   }
 
+  /** Fires when the caller's signal does, or when a timeout expires. */
   get signal(): AbortSignal {
     return this.controller.signal;
   }
@@ -88,6 +97,7 @@ class StreamWatchdog {
   stop(): void {
     clearTimeout(this.phaseTimer);
     clearTimeout(this.totalTimer);
+    this.callerSignal.removeEventListener('abort', this.followCaller);
   }
 
   /** A timeout becomes provider_timeout; the caller's own abort stays an abort. */
