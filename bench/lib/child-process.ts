@@ -1,0 +1,49 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+
+export interface RunningProcess {
+  process: ChildProcess;
+  pid: number;
+  /** The first line the process printed that matched `readyPattern`. */
+  readyLine: string;
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts a Node script (TypeScript through tsx) in a process of its own, so
+ * its CPU can be read from /proc apart from the load generator's, and waits
+ * for a line on stdout that says it is ready.
+ */
+export async function startNodeProcess(
+  script: string,
+  options: { args?: string[]; env?: Record<string, string>; readyPattern: RegExp; nodeArgs?: string[] },
+): Promise<RunningProcess> {
+  const child = spawn(process.execPath, [...(options.nodeArgs ?? []), '--import', 'tsx', script, ...(options.args ?? [])], {
+    env: { ...process.env, ...options.env },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const readyLine = await new Promise<string>((resolve, reject) => {
+    let buffer = '';
+    const onData = (chunk: Buffer) => {
+      buffer += chunk.toString();
+      const line = buffer.split('\n').find((candidate) => options.readyPattern.test(candidate));
+      if (line !== undefined) {
+        child.stdout!.off('data', onData);
+        resolve(line);
+      }
+    };
+    child.stdout!.on('data', onData);
+    child.once('exit', (code) => reject(new Error(`${script} exited with ${code} before it was ready`)));
+  });
+  child.stdout!.resume();
+  return {
+    process: child,
+    pid: child.pid!,
+    readyLine,
+    async stop() {
+      if (child.exitCode !== null) return;
+      child.kill('SIGTERM');
+      await once(child, 'exit');
+    },
+  };
+}

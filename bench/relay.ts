@@ -1,0 +1,89 @@
+/**
+ * Relay: streaming chat completions (`POST /v1/chat/completions`, stream
+ * with usage) through Parley, through a plain byte-piping proxy (the
+ * physical limit) and directly to the fake upstream, alternating, at several
+ * concurrencies and token delays. Parley stores every turn (SQLite).
+ *
+ *   npx tsx bench/relay.ts [--tiny] [--concurrency=1,50,200] [--delay=0,20] [--rounds=3]
+ *   npx tsx bench/relay.ts --concurrency=200 --delay=0 --profile-dir=/tmp/parley-prof
+ *     (Parley runs with --cpu-prof; summarize with bench/lib/summarize-profile.ts)
+ */
+import { cpus } from 'node:os';
+import { fileURLToPath } from 'node:url';
+import { runAlternating, streamRunPlan, type RunPlan } from './lib/alternating-runs.js';
+import { argNumbers, argValue } from './lib/bench-args.js';
+import { startParley, type ParleyProcess } from './lib/parley-process.js';
+import { relayRows, relayTableRows, type RelayRow } from './lib/relay-report.js';
+import { isTiny, printJsonLine, printTable } from './lib/report.js';
+import { openaiStreamTarget } from './lib/stream-targets.js';
+import { tempSqlite, type TempDatabase } from './lib/temp-database.js';
+import { benchReply } from './lib/token-meter.js';
+import { startByteProxy, startFakeUpstream, stopAll, type UrlProcess } from './lib/upstream-processes.js';
+
+process.chdir(fileURLToPath(new URL('..', import.meta.url)));
+
+const tiny = isTiny();
+const size = {
+  concurrencies: argNumbers('concurrency', tiny ? [1, 3] : [1, 50, 200]),
+  delays: argNumbers('delay', tiny ? [0, 5] : [0, 20]),
+  replyTokens: tiny ? 20 : 200,
+  rounds: Number(argValue('rounds') ?? (tiny ? 1 : 3)),
+};
+const profileDir = argValue('profile-dir');
+
+function plan(concurrency: number, delayMs: number, rounds = size.rounds): RunPlan {
+  // Two streams per client at 1 client and 20 ms, so TTFT has more than one sample per round.
+  const minStreamsPerClient = !tiny && delayMs !== 0 && concurrency === 1 ? 2 : 1;
+  return streamRunPlan({ concurrency, delayMs, rounds, tiny, expectedTokens: size.replyTokens, minStreamsPerClient });
+}
+
+const rows: RelayRow[] = [];
+for (const delayMs of size.delays) rows.push(...(await runPhase(delayMs)));
+
+printTable(
+  `relay: POST /v1/chat/completions, ${size.replyTokens}-token replies, ${size.rounds} alternating rounds; ms; +ttft over direct; cpu of the relay process`,
+  relayTableRows(rows),
+);
+printJsonLine('relay', {
+  machine: { cpus: cpus().length, node: process.version },
+  replyTokens: size.replyTokens,
+  rounds: size.rounds,
+  persistence: 'sqlite',
+  rows,
+});
+
+/** One fake upstream per token delay, with its own proxy and Parley in front. */
+async function runPhase(delayMs: number): Promise<RelayRow[]> {
+  let fake: UrlProcess | undefined;
+  let proxy: UrlProcess | undefined;
+  let parley: ParleyProcess | undefined;
+  let database: TempDatabase | undefined;
+  try {
+    fake = await startFakeUpstream({ reply: benchReply(size.replyTokens), tokenDelayMs: delayMs, firstTokenDelayMs: 0, usage: true });
+    proxy = await startByteProxy(fake.url);
+    database = await tempSqlite();
+    parley = await startParley({
+      databaseUrl: database.url,
+      openaiBaseUrl: `${fake.url}/v1`,
+      ...(profileDir !== undefined && { nodeArgs: ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] }),
+    });
+    const targets = [
+      openaiStreamTarget('parley', parley.pid, parley.url),
+      openaiStreamTarget('proxy', proxy.pid, proxy.url),
+      openaiStreamTarget('direct', undefined, fake.url),
+    ];
+    // JIT and connection pools warm before anything counts; all targets at once to save time.
+    await Promise.all(
+      targets.map((target) => runAlternating([target], { ...plan(tiny ? 2 : 20, delayMs, 1) }, `relay warm-up d=${delayMs}`)),
+    );
+    const phaseRows: RelayRow[] = [];
+    for (const concurrency of size.concurrencies) {
+      const results = await runAlternating(targets, plan(concurrency, delayMs), `relay c=${concurrency} d=${delayMs}`);
+      phaseRows.push(...relayRows({ concurrency, delayMs, results }, 'direct', 'proxy'));
+    }
+    return phaseRows;
+  } finally {
+    await stopAll([fake, proxy, parley]);
+    await database?.drop();
+  }
+}
