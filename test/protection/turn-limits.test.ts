@@ -1,19 +1,13 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { FakeUpstream } from '../support/fake-upstream.js';
+import { startUpstreamHarness, type UpstreamHarness } from '../support/upstream-harness.js';
 import { signToken, testJwtSecret } from '../support/tokens.js';
-import { startTestServer, type TestServer } from '../support/test-server.js';
+import { startTestServer } from '../support/test-server.js';
 
-interface Harness {
-  fake: FakeUpstream;
-  server: TestServer;
-}
+type Harness = UpstreamHarness;
 
-async function startHarness(env: Record<string, string>): Promise<Harness> {
-  const fake = await FakeUpstream.start();
-  const server = await startTestServer({
-    env: { OPENAI_API_KEY: 'sk-test', OPENAI_BASE_URL: fake.openaiBaseUrl, JWT_SECRET: testJwtSecret, ...env },
-  });
-  return { fake, server };
+function startHarness(env: Record<string, string>): Promise<Harness> {
+  return startUpstreamHarness({ JWT_SECRET: testJwtSecret, ...env });
 }
 
 async function chat(harness: Harness, user: string, content = 'hello there'): Promise<Response> {
@@ -40,8 +34,7 @@ describe('turn limits', () => {
   });
   afterEach(() => harness.fake.reset());
   afterAll(async () => {
-    await harness.server.close();
-    await harness.fake.close();
+    await harness.close();
   });
 
   it('refuses a message over the length limit with 413 naming the limit, before any provider call', async () => {

@@ -1,32 +1,17 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { FakeUpstream } from '../support/fake-upstream.js';
-import { startTestServer, type TestServer } from '../support/test-server.js';
+import { startUpstreamHarness, type UpstreamHarness } from '../support/upstream-harness.js';
 
 const longReply = Array.from({ length: 100 }, (_, index) => `word${index}`).join(' ');
 
-interface Harness {
-  fake: FakeUpstream;
-  server: TestServer;
+type Harness = UpstreamHarness;
+
+/** Retries back off from 10 ms here, so the tests stay fast. */
+function startHarness(env: Record<string, string>): Promise<Harness> {
+  return startUpstreamHarness({ PROVIDER_RETRY_BASE_DELAY_MS: '10', ...env });
 }
 
-async function startHarness(env: Record<string, string>): Promise<Harness> {
-  const fake = await FakeUpstream.start();
-  const server = await startTestServer({
-    env: {
-      OPENAI_API_KEY: 'sk-test',
-      OPENAI_BASE_URL: fake.openaiBaseUrl,
-      ANTHROPIC_API_KEY: 'sk-ant-test',
-      ANTHROPIC_BASE_URL: fake.anthropicBaseUrl,
-      PROVIDER_RETRY_BASE_DELAY_MS: '10',
-      ...env,
-    },
-  });
-  return { fake, server };
-}
-
-async function stopHarness({ fake, server }: Harness): Promise<void> {
-  await server.close();
-  await fake.close();
+function stopHarness(harness: Harness): Promise<void> {
+  return harness.close();
 }
 
 function chat(harness: Harness, options: { stream?: boolean; model?: string } = {}): Promise<Response> {
