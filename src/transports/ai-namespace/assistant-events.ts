@@ -1,5 +1,5 @@
 import { reportUnexpected } from '../../realtime/unexpected-error.js';
-import { AppError, toAppError } from '../../core/errors.js';
+import { AppError } from '../../core/errors.js';
 import type { ServerDependencies } from '../../http/server-dependencies.js';
 import type { InFlightTurns } from '../../realtime/in-flight-turns.js';
 import type { ChatStore, Conversation, ConversationTarget, StoredMessage } from '../../store/chat-store.js';
@@ -44,7 +44,7 @@ export function registerAssistantEvents(socket: AiSocket, dependencies: ServerDe
   socket.on('clear_history', (options: unknown) => {
     const parsed = parsePayload(clearHistorySchema, options);
     if (parsed instanceof AppError) return emitAiError(socket, null, parsed);
-    void order.runClear(() => clearHistory(socket, dependencies.store));
+    void order.runClear(() => clearHistory(socket, dependencies));
   });
 }
 
@@ -99,7 +99,7 @@ function emitReply(socket: AiSocket, request: AiRequest, message: StoredMessage)
   socket.emit('ai_stream_end', reply);
 }
 
-async function clearHistory(socket: AiSocket, store: ChatStore): Promise<void> {
+async function clearHistory(socket: AiSocket, { store, logger }: ServerDependencies): Promise<void> {
   const { userId } = socket.data.identity;
   try {
     const conversation = await findAssistantConversation(store, userId);
@@ -107,7 +107,7 @@ async function clearHistory(socket: AiSocket, store: ChatStore): Promise<void> {
     if (conversation !== undefined) await store.clearMessages(userId, conversation.id);
     socket.emit('history_cleared', { success: true });
   } catch (error) {
-    emitAiError(socket, null, toAppError(error));
+    emitAiError(socket, null, reportUnexpected(logger, error, 'clear_history'));
   }
 }
 
