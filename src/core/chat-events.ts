@@ -22,5 +22,3 @@ export type ChatEvent =
   | { type: 'turn-error'; error: AppError; message: StoredMessage | undefined }
   /** The caller's signal fired: `message` is the partial reply, stored as interrupted. */
   | { type: 'turn-abort'; message: StoredMessage | undefined };
-
-export type TerminalChatEvent = Extract<ChatEvent, { type: 'turn-finish' | 'turn-error' | 'turn-abort' }>;
