@@ -4,30 +4,29 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { FakeUpstream } from '../support/fake-upstream.js';
 import { startTestServer, type TestServer } from '../support/test-server.js';
 import { signToken, testJwtSecret } from '../support/tokens.js';
+import { startUpstreamHarness, type UpstreamHarness } from '../support/upstream-harness.js';
 import { AiClients, emitRaw, nextEvent, recordEvents, type AiClient } from './ai-namespace-client.js';
 
 const systemPrompt = 'You are a helpful personal assistant for MintFlow users. Help them get things done efficiently.';
 const longReply = Array.from({ length: 300 }, (_, index) => `word${index}`).join(' ');
 
 describe('the /ai namespace for seed 000 (ai_request, clear_history)', () => {
+  let harness: UpstreamHarness;
   let fake: FakeUpstream;
   let server: TestServer;
   const clients = new AiClients();
   const upstreamEnv = () => ({ OPENAI_API_KEY: 'sk-test', OPENAI_BASE_URL: fake.openaiBaseUrl, PROVIDER_MAX_RETRIES: '0' });
 
   beforeAll(async () => {
-    fake = await FakeUpstream.start();
     // No retries: a fault the test queues reaches the client instead of being retried away.
-    server = await startTestServer({ env: { ...upstreamEnv(), JWT_SECRET: testJwtSecret } });
+    harness = await startUpstreamHarness({ JWT_SECRET: testJwtSecret, PROVIDER_MAX_RETRIES: '0' });
+    ({ fake, server } = harness);
   });
   afterEach(() => {
     clients.closeAll();
     fake.reset();
   });
-  afterAll(async () => {
-    await server.close();
-    await fake.close();
-  });
+  afterAll(() => harness.close());
 
   async function signedIn(userId: string): Promise<AiClient> {
     return clients.connect(server.url, await signToken(userId));

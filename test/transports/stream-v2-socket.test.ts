@@ -10,6 +10,7 @@ import type {
 import { FakeUpstream } from '../support/fake-upstream.js';
 import { startTestServer, type TestServer } from '../support/test-server.js';
 import { signToken, testJwtSecret } from '../support/tokens.js';
+import { lastUpstreamMessages, storedSessionMessages } from './stream-v2-inspection.js';
 
 type ClientSocket = Socket<ServerToClientEvents, ClientToServerEvents>;
 
@@ -80,18 +81,8 @@ describe('ai:chat on the default Socket.IO namespace', () => {
     return socket;
   }
 
-  async function storedMessages(userId: string, sessionId: string) {
-    const { items } = await server.app.store.listConversations(userId, 'stream-v2', { page: 1, limit: 100 });
-    const conversation = items.find((item) => item.clientKey === sessionId);
-    if (conversation === undefined) return [];
-    return (await server.app.store.listMessages(userId, conversation.id, { page: 1, limit: 100 })).items;
-  }
-
-  /** The user and assistant messages of the last upstream request, as "role: content". */
-  function lastUpstreamMessages(): string[] {
-    const body = fake.requests.at(-1)?.body as { messages: { role: string; content: string }[] };
-    return body.messages.filter((message) => message.role !== 'system').map((message) => `${message.role}: ${message.content}`);
-  }
+  const storedMessages = (userId: string, sessionId: string) => storedSessionMessages(server, userId, sessionId);
+  const lastUpstream = () => lastUpstreamMessages(fake);
 
   it("answers the seed's Node.js test with ai:stream chunks, then ai:complete with the full response", async () => {
     fake.behaviour.tokenDelayMs = 10;
@@ -187,7 +178,7 @@ describe('ai:chat on the default Socket.IO namespace', () => {
     expect(first.complete).toEqual({ response: 'You said: My name is Bob', sessionId: 'notes', messageId: messages[1]!.id });
 
     await chat(socket, { message: 'What is my name?', sessionId: 'notes', token });
-    expect(lastUpstreamMessages()).toEqual(['user: My name is Bob', 'assistant: You said: My name is Bob', 'user: What is my name?']);
+    expect(lastUpstream()).toEqual(['user: My name is Bob', 'assistant: You said: My name is Bob', 'user: What is my name?']);
   });
 
   it('keeps the histories of two signed-in users who both choose "my-session" apart', async () => {
@@ -196,9 +187,9 @@ describe('ai:chat on the default Socket.IO namespace', () => {
     await chat(socket, { message: 'Cleo secret', sessionId: 'my-session', token: cleo });
     await chat(socket, { message: 'Dan secret', sessionId: 'my-session', token: dan });
     await chat(socket, { message: 'Cleo again', sessionId: 'my-session', token: cleo });
-    expect(lastUpstreamMessages()).toEqual(['user: Cleo secret', 'assistant: You said: Cleo secret', 'user: Cleo again']);
+    expect(lastUpstream()).toEqual(['user: Cleo secret', 'assistant: You said: Cleo secret', 'user: Cleo again']);
     await chat(socket, { message: 'Dan again', sessionId: 'my-session', token: dan });
-    expect(lastUpstreamMessages()).toEqual(['user: Dan secret', 'assistant: You said: Dan secret', 'user: Dan again']);
+    expect(lastUpstream()).toEqual(['user: Dan secret', 'assistant: You said: Dan secret', 'user: Dan again']);
   });
 
   it('keeps anonymous sockets apart from each other and from a signed-in user on the same sessionId', async () => {
@@ -207,11 +198,11 @@ describe('ai:chat on the default Socket.IO namespace', () => {
     await chat(guest, { message: 'Guest secret', sessionId: 'shared-name' });
     await chat(signedIn, { message: 'Eli secret', sessionId: 'shared-name', token });
     await chat(otherGuest, { message: 'Other guest', sessionId: 'shared-name' });
-    expect(lastUpstreamMessages()).toEqual(['user: Other guest']);
+    expect(lastUpstream()).toEqual(['user: Other guest']);
     await chat(signedIn, { message: 'Eli again', sessionId: 'shared-name', token });
-    expect(lastUpstreamMessages()).toEqual(['user: Eli secret', 'assistant: You said: Eli secret', 'user: Eli again']);
+    expect(lastUpstream()).toEqual(['user: Eli secret', 'assistant: You said: Eli secret', 'user: Eli again']);
     await chat(guest, { message: 'Guest again', sessionId: 'shared-name' });
-    expect(lastUpstreamMessages()).toEqual(['user: Guest secret', 'assistant: You said: Guest secret', 'user: Guest again']);
+    expect(lastUpstream()).toEqual(['user: Guest secret', 'assistant: You said: Guest secret', 'user: Guest again']);
   });
 
   it('continues over Socket.IO a session the same user began over SSE', async () => {
@@ -223,7 +214,7 @@ describe('ai:chat on the default Socket.IO namespace', () => {
     });
     expect(await response.text()).toContain('"done":true');
     await chat(connect(), { message: 'Said over the socket', sessionId: 'both-ways', token });
-    expect(lastUpstreamMessages()).toEqual(['user: Said over SSE', 'assistant: You said: Said over SSE', 'user: Said over the socket']);
+    expect(lastUpstream()).toEqual(['user: Said over SSE', 'assistant: You said: Said over SSE', 'user: Said over the socket']);
   });
 
   it("runs several ai:chat messages of one socket at once, and answers one past the user's concurrency limit with ai:error", async () => {

@@ -3,6 +3,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { FakeUpstream } from '../support/fake-upstream.js';
 import { startTestServer, type TestServer } from '../support/test-server.js';
 import { signToken, testJwtSecret } from '../support/tokens.js';
+import { lastUpstreamMessages, storedSessionMessages } from './stream-v2-inspection.js';
 
 const endpoint = '/api/v2/ai/chat/stream';
 const uuidV4 = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
@@ -146,18 +147,8 @@ describe('the SSE endpoint POST /api/v2/ai/chat/stream', () => {
     return { status: response.status, headers: response.headers, text, events: isStream ? parseDataLines(text) : [] };
   }
 
-  async function storedMessages(userId: string, sessionId: string) {
-    const { items } = await server.app.store.listConversations(userId, 'stream-v2', { page: 1, limit: 100 });
-    const conversation = items.find((item) => item.clientKey === sessionId);
-    if (conversation === undefined) return [];
-    return (await server.app.store.listMessages(userId, conversation.id, { page: 1, limit: 100 })).items;
-  }
-
-  /** The user and assistant messages of the last upstream request, as "role: content". */
-  function lastUpstreamMessages(): string[] {
-    const body = fake.requests.at(-1)?.body as { messages: { role: string; content: string }[] };
-    return body.messages.filter((message) => message.role !== 'system').map((message) => `${message.role}: ${message.content}`);
-  }
+  const storedMessages = (userId: string, sessionId: string) => storedSessionMessages(server, userId, sessionId);
+  const lastUpstream = () => lastUpstreamMessages(fake);
 
   it("streams the reply to the seed's fetch client example, then prints 'Stream complete'", async () => {
     fake.behaviour.tokenDelayMs = 10;
@@ -228,7 +219,7 @@ describe('the SSE endpoint POST /api/v2/ai/chat/stream', () => {
     ]);
 
     await postStream({ message: 'What is my name?', sessionId: 'notes' }, token);
-    expect(lastUpstreamMessages()).toEqual(['user: My name is Bea', 'assistant: You said: My name is Bea', 'user: What is my name?']);
+    expect(lastUpstream()).toEqual(['user: My name is Bea', 'assistant: You said: My name is Bea', 'user: What is my name?']);
   });
 
   it('keeps the histories of two signed-in users who both choose "my-session" apart', async () => {
@@ -236,9 +227,9 @@ describe('the SSE endpoint POST /api/v2/ai/chat/stream', () => {
     await postStream({ message: 'Carl secret', sessionId: 'my-session' }, carl);
     await postStream({ message: 'Dina secret', sessionId: 'my-session' }, dina);
     await postStream({ message: 'Carl again', sessionId: 'my-session' }, carl);
-    expect(lastUpstreamMessages()).toEqual(['user: Carl secret', 'assistant: You said: Carl secret', 'user: Carl again']);
+    expect(lastUpstream()).toEqual(['user: Carl secret', 'assistant: You said: Carl secret', 'user: Carl again']);
     await postStream({ message: 'Dina again', sessionId: 'my-session' }, dina);
-    expect(lastUpstreamMessages()).toEqual(['user: Dina secret', 'assistant: You said: Dina secret', 'user: Dina again']);
+    expect(lastUpstream()).toEqual(['user: Dina secret', 'assistant: You said: Dina secret', 'user: Dina again']);
   });
 
   it('gives a guest without a sessionId a fresh UUID session that continues when the guest sends it back', async () => {
@@ -253,7 +244,7 @@ describe('the SSE endpoint POST /api/v2/ai/chat/stream', () => {
 
     const second = await postStream({ message: 'And this', sessionId });
     expect(second.events.at(-1)).toEqual({ done: true, sessionId });
-    expect(lastUpstreamMessages()).toEqual(['user: Guest remembers this', 'assistant: You said: Guest remembers this', 'user: And this']);
+    expect(lastUpstream()).toEqual(['user: Guest remembers this', 'assistant: You said: Guest remembers this', 'user: And this']);
     // Another guest gets a session of its own.
     expect((await postStream({ message: 'Hi' })).events[0]!.sessionId).not.toBe(sessionId);
   });
@@ -266,7 +257,7 @@ describe('the SSE endpoint POST /api/v2/ai/chat/stream', () => {
     expect(firstSession).toMatch(uuidV4);
     expect(secondSession).toMatch(uuidV4);
     expect(secondSession).not.toBe(firstSession);
-    expect(lastUpstreamMessages()).toEqual(['user: Second guest']);
+    expect(lastUpstream()).toEqual(['user: Second guest']);
   });
 
   it('refuses an invalid, expired or foreign token with 401 instead of treating the caller as a guest', async () => {
