@@ -6,7 +6,7 @@
  *
  *   npx tsx bench/relay.ts [--tiny] [--concurrency=1,50,200] [--delay=0,20] [--rounds=3]
  *   npx tsx bench/relay.ts --concurrency=200 --delay=0 --profile-dir=/tmp/parley-prof
- *     (Parley runs with --cpu-prof; summarize with bench/lib/summarize-profile.ts)
+ *     (Parley and the byte proxy run with --cpu-prof; summarize with bench/lib/summarize-profile.ts)
  */
 import { cpus } from 'node:os';
 import { fileURLToPath } from 'node:url';
@@ -60,13 +60,10 @@ async function runPhase(delayMs: number): Promise<RelayRow[]> {
   let database: TempDatabase | undefined;
   try {
     fake = await startFakeUpstream({ reply: benchReply(size.replyTokens), tokenDelayMs: delayMs, firstTokenDelayMs: 0, usage: true });
-    proxy = await startByteProxy(fake.url);
+    const profiled = profileDir === undefined ? undefined : ['--cpu-prof', `--cpu-prof-dir=${profileDir}`];
+    proxy = await startByteProxy(fake.url, profiled);
     database = await tempSqlite();
-    parley = await startParley({
-      databaseUrl: database.url,
-      openaiBaseUrl: `${fake.url}/v1`,
-      ...(profileDir !== undefined && { nodeArgs: ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] }),
-    });
+    parley = await startParley({ databaseUrl: database.url, openaiBaseUrl: `${fake.url}/v1`, ...(profiled && { nodeArgs: profiled }) });
     const targets = [
       openaiStreamTarget('parley', parley.pid, parley.url),
       openaiStreamTarget('proxy', proxy.pid, proxy.url),

@@ -12,6 +12,7 @@ import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { readdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { compileForBench } from './lib/compiled-script.js';
 
 const benchDir = fileURLToPath(new URL('.', import.meta.url));
 const notScenarios = new Set(['run-all.ts', 'byte-proxy.ts']);
@@ -21,12 +22,15 @@ const scenarios = readdirSync(benchDir)
   .sort();
 const passOn = process.argv.slice(2);
 
+process.chdir(fileURLToPath(new URL('..', import.meta.url)));
+compileForBench();
+
 const failed: string[] = [];
 for (const scenario of scenarios) {
   console.log(`\n=== bench/${scenario} ${passOn.join(' ')}`);
   const started = performance.now();
   const child = spawn(process.execPath, ['--import', 'tsx', `bench/${scenario}`, ...passOn], {
-    cwd: fileURLToPath(new URL('..', import.meta.url)),
+    env: { ...process.env, BENCH_BUILD_READY: '1' },
     stdio: 'inherit',
   });
   const [code, signal] = (await once(child, 'exit')) as [number | null, NodeJS.Signals | null];

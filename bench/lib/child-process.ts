@@ -1,5 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
+import { compiledScript } from './compiled-script.js';
 
 export interface RunningProcess {
   process: ChildProcess;
@@ -10,7 +11,7 @@ export interface RunningProcess {
 }
 
 /**
- * Starts a Node script (TypeScript through tsx) in a process of its own, so
+ * Starts a Node script (a .ts path, run compiled) in a process of its own, so
  * its CPU can be read from /proc apart from the load generator's, and waits
  * for a line on stdout that says it is ready.
  */
@@ -18,7 +19,7 @@ export async function startNodeProcess(
   script: string,
   options: { args?: string[]; env?: Record<string, string>; readyPattern: RegExp; nodeArgs?: string[] },
 ): Promise<RunningProcess> {
-  const child = spawn(process.execPath, [...(options.nodeArgs ?? []), '--import', 'tsx', script, ...(options.args ?? [])], {
+  const child = spawn(process.execPath, [...(options.nodeArgs ?? []), compiledScript(script), ...(options.args ?? [])], {
     env: { ...process.env, ...options.env },
     stdio: ['ignore', 'pipe', 'inherit'],
   });

@@ -15,8 +15,12 @@ export async function startFakeUpstream(behaviour: Partial<Behaviour>): Promise<
 }
 
 /** bench/byte-proxy.ts in front of `upstreamUrl`. */
-export async function startByteProxy(upstreamUrl: string): Promise<UrlProcess> {
-  const proxy = await startNodeProcess('bench/byte-proxy.ts', { env: { UPSTREAM_URL: upstreamUrl }, readyPattern: /^BYTE_PROXY / });
+export async function startByteProxy(upstreamUrl: string, nodeArgs?: string[]): Promise<UrlProcess> {
+  const proxy = await startNodeProcess('bench/byte-proxy.ts', {
+    env: { UPSTREAM_URL: upstreamUrl },
+    readyPattern: /^BYTE_PROXY /,
+    ...(nodeArgs && { nodeArgs }),
+  });
   return { ...proxy, url: proxy.readyLine.split(' ')[1]!.trim(), stop: proxy.stop };
 }
 

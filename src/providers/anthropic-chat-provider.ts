@@ -3,6 +3,7 @@ import type { EventSourceMessage } from 'eventsource-parser';
 import { AppError } from '../core/errors.js';
 import type { AnthropicProviderConfig } from '../config/config.js';
 import type { ChatMessage, ChatProvider, ChatRequest, FinishReason, ProviderStreamPart } from './chat-provider.js';
+import { createNodeHttpFetch } from './node-http-fetch.js';
 import { openUpstreamStream, streamEndedEarly, type StreamDecoder } from './event-stream-reader.js';
 import type { UpstreamLabel } from './upstream-error.js';
 
@@ -16,12 +17,12 @@ export class AnthropicChatProvider implements ChatProvider {
   readonly name = 'anthropic';
   private readonly client: Anthropic;
 
-  constructor(config: AnthropicProviderConfig, fetchImplementation?: typeof fetch) {
+  constructor(config: AnthropicProviderConfig) {
     this.client = new Anthropic({
       apiKey: config.apiKey,
       baseURL: config.baseURL ?? 'https://api.anthropic.com',
       maxRetries: 0,
-      ...(fetchImplementation === undefined ? {} : { fetch: fetchImplementation }),
+      fetch: createNodeHttpFetch(),
     });
   }
 

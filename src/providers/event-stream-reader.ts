@@ -1,6 +1,9 @@
-import { createParser, type EventSourceMessage } from 'eventsource-parser';
+import type { IncomingMessage } from 'node:http';
+import { Readable } from 'node:stream';
+import { createParser, type EventSourceMessage, type EventSourceParser } from 'eventsource-parser';
 import { AppError, isAbortError } from '../core/errors.js';
 import type { ProviderStreamPart } from './chat-provider.js';
+import { nodeBodyOf } from './node-http-fetch.js';
 import { toUpstreamError, type UpstreamLabel } from './upstream-error.js';
 
 /** Turns one vendor's server-sent events into provider stream parts. */
@@ -30,43 +33,133 @@ export async function openUpstreamStream(
   } catch (error) {
     throw toUpstreamError(error, label);
   }
-  if (response.body === null) throw streamEndedEarly(label.displayName);
-  return readEventStream(response.body, decoder, label.displayName);
+  // Responses from node-http-fetch.ts carry their Node stream; any other fetch's body is converted.
+  const body = nodeBodyOf(response) ?? (response.body === null ? undefined : Readable.fromWeb(response.body as never));
+  if (body === undefined) throw streamEndedEarly(label.displayName);
+  return { [Symbol.asyncIterator]: () => new EventStreamParts(body, decoder, label.displayName) };
 }
+
+const failed = Symbol('failed');
 
 /**
- * Reads an upstream SSE body and yields one text-delta per network read
- * (not per event): tokens that arrive together travel on together.
+ * The parts of an upstream SSE body, one text-delta per network read (not
+ * per event): tokens that arrive together travel on together, and text that
+ * arrives while the consumer is busy joins the pending delta. Fed by the
+ * body's 'data' events rather than pulled through an async iterator: on the
+ * per-token path that is one promise per read instead of three.
  */
-export async function* readEventStream(
-  body: ReadableStream<Uint8Array>,
-  decoder: StreamDecoder,
-  displayName: string,
-): AsyncGenerator<ProviderStreamPart> {
-  const parser = createParser({ onEvent: (event) => decoder.onEvent(event) });
-  const textDecoder = new TextDecoder();
-  const reader = body.getReader();
-  try {
-    while (!decoder.ended) {
-      const { done, value } = await readChunk(reader, displayName);
-      if (done) break;
-      parser.feed(textDecoder.decode(value, { stream: true }));
-      const text = decoder.takeText();
-      if (text !== '') yield { type: 'text-delta', text };
-    }
-  } finally {
-    // Cancelling closes the upstream connection when the consumer stops early.
-    reader.cancel().catch(() => {});
-  }
-  yield* decoder.finish();
-}
+class EventStreamParts implements AsyncIterator<ProviderStreamPart> {
+  private readonly parser: EventSourceParser;
+  private pendingText = '';
+  /** The closing parts (usage, finish), once the upstream has finished. */
+  private closing: ProviderStreamPart[] | undefined;
+  private failure: unknown;
+  private waiting: { resolve: (result: IteratorResult<ProviderStreamPart>) => void; reject: (error: unknown) => void } | undefined;
 
-async function readChunk(reader: ReadableStreamDefaultReader<Uint8Array>, displayName: string) {
-  try {
-    return await reader.read();
-  } catch (error) {
-    if (isAbortError(error)) throw error;
-    throw new AppError('provider_error', `${displayName} closed the stream before finishing`, { cause: error, retryable: true });
+  constructor(
+    private readonly body: Readable,
+    private readonly decoder: StreamDecoder,
+    private readonly displayName: string,
+  ) {
+    this.parser = createParser({ onEvent: (event) => decoder.onEvent(event) });
+    // UTF-8 decoding in the stream itself keeps characters split across reads whole.
+    body.setEncoding('utf8');
+    body.on('data', this.onData);
+    body.once('end', this.onEnd);
+    body.once('error', this.onError);
+    body.once('close', this.onEnd);
+  }
+
+  next(): Promise<IteratorResult<ProviderStreamPart>> {
+    const ready = this.take();
+    if (ready === undefined) return new Promise((resolve, reject) => (this.waiting = { resolve, reject }));
+    return ready === failed ? Promise.reject(this.failure) : Promise.resolve(ready);
+  }
+
+  /** The consumer stopped early: the upstream connection is closed. */
+  async return(): Promise<IteratorResult<ProviderStreamPart>> {
+    this.release();
+    this.closing = [];
+    return { done: true, value: undefined };
+  }
+
+  private readonly onData = (chunk: string): void => {
+    try {
+      this.parser.feed(chunk);
+    } catch (error) {
+      this.fail(error);
+      return;
+    }
+    const text = this.decoder.takeText();
+    if (text !== '') this.pendingText += text;
+    if (this.decoder.ended) this.close();
+    else if (text !== '') this.wake();
+  };
+
+  private readonly onEnd = (): void => {
+    if (this.closing === undefined && this.failure === undefined) this.close();
+  };
+
+  private readonly onError = (error: unknown): void => {
+    this.fail(
+      isAbortError(error)
+        ? error
+        : new AppError('provider_error', `${this.displayName} closed the stream before finishing`, { cause: error, retryable: true }),
+    );
+  };
+
+  private close(): void {
+    this.release();
+    try {
+      this.closing = this.decoder.finish();
+    } catch (error) {
+      this.fail(error);
+      return;
+    }
+    this.wake();
+  }
+
+  private fail(error: unknown): void {
+    if (this.failure !== undefined || this.closing !== undefined) return;
+    this.failure = error;
+    this.release();
+    this.wake();
+  }
+
+  /** What the next part is, `failed`, or undefined while there is nothing yet. */
+  private take(): IteratorResult<ProviderStreamPart> | typeof failed | undefined {
+    if (this.pendingText !== '') {
+      const text = this.pendingText;
+      this.pendingText = '';
+      return { done: false, value: { type: 'text-delta', text } };
+    }
+    if (this.failure !== undefined) return failed;
+    if (this.closing === undefined) return undefined;
+    const part = this.closing.shift();
+    return part === undefined ? { done: true, value: undefined } : { done: false, value: part };
+  }
+
+  /** Settles a waiting next() with whatever is ready. */
+  private wake(): void {
+    const waiting = this.waiting;
+    if (waiting === undefined) return;
+    const ready = this.take();
+    if (ready === undefined) return;
+    this.waiting = undefined;
+    if (ready === failed) waiting.reject(this.failure);
+    else waiting.resolve(ready);
+  }
+
+  /** Done with the body: a whole response drains and frees its keep-alive connection; an unfinished one is cut. */
+  private release(): void {
+    this.body.off('data', this.onData);
+    this.body.off('end', this.onEnd);
+    this.body.off('close', this.onEnd);
+    // An error after this point (the cut itself) has nobody left to tell.
+    this.body.off('error', this.onError);
+    this.body.on('error', () => {});
+    if ((this.body as IncomingMessage).complete) this.body.resume();
+    else this.body.destroy();
   }
 }
 

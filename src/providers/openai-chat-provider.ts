@@ -12,6 +12,7 @@ import type {
   ModerationResult,
   ProviderStreamPart,
 } from './chat-provider.js';
+import { createNodeHttpFetch } from './node-http-fetch.js';
 import { openUpstreamStream, streamEndedEarly, type StreamDecoder } from './event-stream-reader.js';
 import { toUpstreamError, type UpstreamLabel } from './upstream-error.js';
 
@@ -28,7 +29,7 @@ export class OpenAIChatProvider implements ChatProvider, EmbeddingProvider, Mode
   readonly name = 'openai';
   private readonly client: OpenAI;
 
-  constructor(config: OpenAIProviderConfig, fetchImplementation?: typeof fetch) {
+  constructor(config: OpenAIProviderConfig) {
     this.client = new OpenAI({
       apiKey: config.apiKey,
       // Explicit, so the client never falls back to reading process.env itself.
@@ -36,7 +37,7 @@ export class OpenAIChatProvider implements ChatProvider, EmbeddingProvider, Mode
       organization: config.organization ?? null,
       // Retries belong to the resilience layer, which knows whether text has reached the client yet.
       maxRetries: 0,
-      ...(fetchImplementation === undefined ? {} : { fetch: fetchImplementation }),
+      fetch: createNodeHttpFetch(),
     });
   }
 

@@ -65,17 +65,17 @@ export class ProviderRegistry {
   private readonly demo = new DemoChatProvider();
   private readonly fallbackModels: Map<string, string>;
 
-  constructor(config: Pick<Config, 'providers' | 'resilience'>, fetchImplementation?: typeof fetch) {
+  constructor(config: Pick<Config, 'providers' | 'resilience'>) {
     const { openai, anthropic } = config.providers;
     const { resilience } = config;
-    this.openai = openai === undefined ? undefined : new OpenAIChatProvider(openai, fetchImplementation);
+    this.openai = openai === undefined ? undefined : new OpenAIChatProvider(openai);
     this.demoMode = openai === undefined && anthropic === undefined;
     this.fallbackModels = resilience.fallbackModels;
     const policy = (provider: ChatProvider | undefined, name: ProviderName, breaker = { threshold: 0, cooldownSeconds: 0 }) =>
       provider === undefined ? undefined : new ProviderPolicy(provider, displayNames[name], resilience, breaker);
     this.policies = {
       openai: policy(this.openai, 'openai', resilience.breakers.openai),
-      anthropic: policy(anthropic && new AnthropicChatProvider(anthropic, fetchImplementation), 'anthropic', resilience.breakers.anthropic),
+      anthropic: policy(anthropic && new AnthropicChatProvider(anthropic), 'anthropic', resilience.breakers.anthropic),
       demo: policy(this.demo, 'demo'),
     };
   }

@@ -2,17 +2,18 @@
  * SQLite through `libsql` (the better-sqlite3-compatible driver under
  * @libsql/client, used directly). Statements are prepared once and cached:
  * preparing on every call was the largest cost of a stored turn in profiles.
- * The driver is synchronous, so an atomic write (BEGIN … COMMIT) can never
- * interleave with another; writes are still queued in-process so that a
- * turn's reads and its write see no other write in between.
+ * The driver is synchronous, so an atomic write can never interleave with
+ * another; writes are still queued in-process (and committed in groups, see
+ * sqlite-group-commit.ts) so that a turn's reads and its write see no other
+ * write in between.
  */
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import Database from 'libsql';
 import { Kysely, SqliteDialect, type Compilable, type QueryResult, type SqliteDatabase, type SqliteStatement } from 'kysely';
 import type { DatabaseSchema } from './database-schema.js';
-import type { AtomicWrite, ConstraintViolation, StoreDatabase } from './store-database.js';
-import { WriteQueue } from './write-queue.js';
+import type { ConstraintViolation, StoreDatabase } from './store-database.js';
+import { SqliteGroupCommit } from './sqlite-group-commit.js';
 
 type LibsqlDatabase = InstanceType<typeof Database>;
 
@@ -35,34 +36,28 @@ export async function openSqliteDatabase(filePath: string): Promise<StoreDatabas
 function sqliteDatabase(database: LibsqlDatabase): StoreDatabase {
   const statements = new StatementCache(database);
   const db = new Kysely<DatabaseSchema>({ dialect: new SqliteDialect({ database: statements }) });
-  const writes = new WriteQueue();
-  const writeAtomically: AtomicWrite = async (queries) => runAtomically(database, statements, queries);
+  const writes = new SqliteGroupCommit(database, (queries) => runStatements(statements, queries));
   return {
     kind: 'sqlite',
     db,
-    write: (work) => writes.run(() => work(writeAtomically)),
+    write: (work) => writes.run(work),
     violatedConstraint,
     migrationTableSchema: async () => undefined,
-    // Queued so that writes already accepted still land.
-    close: () => writes.run(() => db.destroy()),
+    close: async () => {
+      // Writes already accepted still land.
+      await writes.drained();
+      await db.destroy();
+    },
   };
 }
 
-function runAtomically(database: LibsqlDatabase, statements: StatementCache, queries: readonly Compilable[]): QueryResult<unknown>[] {
-  database.exec('BEGIN IMMEDIATE');
-  try {
-    const results = queries.map((query) => {
-      const { sql, parameters } = query.compile();
-      const statement = statements.prepare(sql);
-      if (statement.reader) return { rows: statement.all(parameters) };
-      return { rows: [], numAffectedRows: BigInt(statement.run(parameters).changes) };
-    });
-    database.exec('COMMIT');
-    return results;
-  } catch (error) {
-    database.exec('ROLLBACK');
-    throw error;
-  }
+function runStatements(statements: StatementCache, queries: readonly Compilable[]): QueryResult<unknown>[] {
+  return queries.map((query) => {
+    const { sql, parameters } = query.compile();
+    const statement = statements.prepare(sql);
+    if (statement.reader) return { rows: statement.all(parameters) };
+    return { rows: [], numAffectedRows: BigInt(statement.run(parameters).changes) };
+  });
 }
 
 /**

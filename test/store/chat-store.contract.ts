@@ -397,6 +397,26 @@ function defineConcurrencyTests(store: () => ChatStore, subject: () => ContractS
       });
     }
   });
+
+  it('a write that fails among concurrent ones rolls back alone: the others land whole', async () => {
+    const userId = newUserId();
+    const owner = await begin(store(), userId, newTarget());
+    // Interleaved so that failing and succeeding writes share a batch (SQLite commits queued writes together).
+    const attempts = Array.from({ length: 30 }, (_, index) =>
+      index % 3 === 0
+        ? begin(store(), userId, { kind: 'existing', conversationId: uuidv7() }).then(
+            () => 'stored',
+            (error: { code?: string }) => error.code,
+          )
+        : begin(store(), userId, { kind: 'existing', conversationId: owner.conversation.id }).then(() => 'stored'),
+    );
+    const outcomes = await Promise.all(attempts);
+    expect(outcomes.filter((outcome) => outcome === 'not_found')).toHaveLength(10);
+    expect(outcomes.filter((outcome) => outcome === 'stored')).toHaveLength(20);
+    expect(await subject().countMessageRows(owner.conversation.id)).toBe(21);
+    expect((await store().getConversation(userId, owner.conversation.id))?.messageCount).toBe(21);
+    expect(await store().getUsage(userId)).toMatchObject({ conversationsCount: 1, messagesCount: 21 });
+  });
 }
 
 function defineBudgetAndKeyTests(store: () => ChatStore): void {
