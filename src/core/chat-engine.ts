@@ -52,6 +52,18 @@ interface PreparedContext {
   estimatePromptTokens: () => number;
 }
 
+/** What is known of a reply while it streams. */
+interface ReplyProgress {
+  messageId: string;
+  /** Set once the provider has accepted the request; only then is a reply stored. */
+  answeredBy: { model: string; provider: string } | undefined;
+  text: string;
+  firstTokenAt: number | undefined;
+  usage: Extract<ProviderStreamPart, { type: 'usage' }> | undefined;
+  finishReason: FinishReason;
+  failure: AppError | undefined;
+}
+
 /**
  * The chat engine: one turn is "store the user message, stream the reply,
  * store the reply". It yields ChatEvents and never throws for a failed turn;
@@ -65,11 +77,12 @@ export class ChatEngine {
   constructor(private readonly dependencies: ChatEngineDependencies) {}
 
   async *runTurn(request: TurnRequest): AsyncGenerator<ChatEvent, void, undefined> {
-    let resolved: ResolvedModel;
-    let begun: BeginTurnResult;
-    let release: (() => void) | undefined;
     const startedAt = performance.now();
+    let release: (() => void) | undefined;
+    // One generator for the whole turn: every nested generator would add a promise hop per streamed read.
     try {
+      let resolved: ResolvedModel;
+      let begun: BeginTurnResult;
       try {
         release = await this.dependencies.guard.admit(request.identity, request.content, request.signal, request.client);
         resolved = this.dependencies.providers.resolve(request.options.model);
@@ -92,54 +105,60 @@ export class ChatEngine {
         return;
       }
       yield { type: 'turn-start', conversation: begun.conversation, conversationCreated: begun.created, userMessage: begun.userMessage };
+
       const context = this.prepareContext(request, begun, resolved.model);
-      yield* this.streamReply(request, begun, resolved, context, startedAt);
+      const reply: ReplyProgress = {
+        messageId: uuidv7(),
+        answeredBy: undefined,
+        text: '',
+        firstTokenAt: undefined,
+        usage: undefined,
+        finishReason: 'stop',
+        failure: undefined,
+      };
+      try {
+        const opened = await resolved.open({
+          system: context.system,
+          messages: context.messages,
+          maxTokens: request.options.maxTokens,
+          temperature: request.options.temperature,
+          signal: request.signal,
+        });
+        reply.answeredBy = opened;
+        yield { type: 'message-start', messageId: reply.messageId, model: opened.model, provider: opened.provider };
+        for await (const part of opened.parts) {
+          if (part.type === 'text-delta') {
+            reply.firstTokenAt ??= performance.now();
+            reply.text += part.text;
+            yield part;
+          } else if (part.type === 'usage') reply.usage = part;
+          else reply.finishReason = part.reason;
+        }
+      } catch (error) {
+        if (!request.signal.aborted) reply.failure = toAppError(error);
+      }
+      yield* await this.endTurn(request, begun, resolved, context, reply, startedAt);
     } finally {
       release?.();
     }
   }
 
-  private async *streamReply(
+  /** Stores the reply (once the provider has accepted the request) and returns the turn's closing events. */
+  private async endTurn(
     request: TurnRequest,
     begun: BeginTurnResult,
     resolved: ResolvedModel,
     context: PreparedContext,
+    reply: ReplyProgress,
     startedAt: number,
-  ): AsyncGenerator<ChatEvent, void, undefined> {
-    const { signal, options } = request;
-    const messageId = uuidv7();
-    // Set once the provider has accepted the request; only then is a reply stored.
-    let answeredBy: { model: string; provider: string } | undefined;
-    let text = '';
-    let firstTokenAt: number | undefined;
-    let usage: Extract<ProviderStreamPart, { type: 'usage' }> | undefined;
-    let finishReason: FinishReason = 'stop';
-    let failure: AppError | undefined;
-    try {
-      const opened = await resolved.open({
-        system: context.system,
-        messages: context.messages,
-        maxTokens: options.maxTokens,
-        temperature: options.temperature,
-        signal,
-      });
-      answeredBy = opened;
-      yield { type: 'message-start', messageId, model: opened.model, provider: opened.provider };
-      for await (const part of opened.parts) {
-        if (part.type === 'text-delta') {
-          firstTokenAt ??= performance.now();
-          text += part.text;
-          yield part;
-        } else if (part.type === 'usage') usage = part;
-        else finishReason = part.reason;
-      }
-    } catch (error) {
-      if (!signal.aborted) failure = toAppError(error);
-    }
-    const status: MessageStatus = failure !== undefined ? 'failed' : signal.aborted ? 'interrupted' : 'complete';
+  ): Promise<ChatEvent[]> {
+    const { answeredBy, text, usage } = reply;
+    let failure = reply.failure;
+    const status: MessageStatus = failure !== undefined ? 'failed' : request.signal.aborted ? 'interrupted' : 'complete';
     const promptTokens = answeredBy !== undefined ? (usage?.promptTokens ?? context.estimatePromptTokens()) : 0;
     const completionTokens = usage?.completionTokens ?? countTokens(text);
-    if (status === 'complete') yield { type: 'usage', promptTokens, completionTokens };
+    const events: ChatEvent[] = [];
+    if (status === 'complete') events.push({ type: 'usage', promptTokens, completionTokens });
 
     let message: StoredMessage | undefined;
     if (answeredBy !== undefined) {
@@ -147,14 +166,14 @@ export class ChatEngine {
         message = await this.dependencies.store.finishTurn({
           userId: request.identity.userId,
           conversationId: begun.conversation.id,
-          messageId,
+          messageId: reply.messageId,
           content: text,
           status,
           model: answeredBy.model,
           provider: answeredBy.provider,
           promptTokens,
           completionTokens,
-          timeToFirstTokenMs: firstTokenAt === undefined ? null : Math.round(firstTokenAt - startedAt),
+          timeToFirstTokenMs: reply.firstTokenAt === undefined ? null : Math.round(reply.firstTokenAt - startedAt),
           latencyMs: Math.round(performance.now() - startedAt),
         });
       } catch (error) {
@@ -162,9 +181,10 @@ export class ChatEngine {
       }
     }
     this.logTurn(request, begun, resolved, status, failure, message);
-    if (failure !== undefined) yield { type: 'turn-error', error: failure, message };
-    else if (status === 'interrupted') yield { type: 'turn-abort', message };
-    else yield { type: 'turn-finish', message: message!, finishReason };
+    if (failure !== undefined) events.push({ type: 'turn-error', error: failure, message });
+    else if (status === 'interrupted') events.push({ type: 'turn-abort', message });
+    else events.push({ type: 'turn-finish', message: message!, finishReason: reply.finishReason });
+    return events;
   }
 
   private assertFits(tokens: number, model: string, options: TurnOptions): void {

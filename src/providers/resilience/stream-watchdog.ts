@@ -25,32 +25,63 @@ export async function openWatchedStream(
     const iterator = stream[Symbol.asyncIterator]();
     const first = await iterator.next();
     watchdog.partArrived(true);
-    return watchedParts(first, iterator, watchdog, callerSignal, displayName);
+    const parts = new WatchedParts(first, iterator, watchdog, callerSignal, displayName);
+    return { [Symbol.asyncIterator]: () => parts };
   } catch (error) {
     watchdog.stop();
     throw watchdog.explain(error, callerSignal, displayName);
   }
 }
 
-async function* watchedParts(
-  first: IteratorResult<ProviderStreamPart>,
-  iterator: AsyncIterator<ProviderStreamPart>,
-  watchdog: StreamWatchdog,
-  callerSignal: AbortSignal,
-  displayName: string,
-): AsyncGenerator<ProviderStreamPart> {
-  let result = first;
-  try {
-    while (result.done !== true) {
-      yield result.value;
-      result = await iterator.next();
-      watchdog.partArrived(false);
+/**
+ * The provider's parts, timed by the watchdog. A plain iterator rather than
+ * an async generator: it adds one promise per streamed read, not two.
+ */
+class WatchedParts implements AsyncIterator<ProviderStreamPart> {
+  private first: IteratorResult<ProviderStreamPart> | undefined;
+  private finished = false;
+
+  constructor(
+    first: IteratorResult<ProviderStreamPart>,
+    private readonly iterator: AsyncIterator<ProviderStreamPart>,
+    private readonly watchdog: StreamWatchdog,
+    private readonly callerSignal: AbortSignal,
+    private readonly displayName: string,
+  ) {
+    this.first = first;
+  }
+
+  next(): Promise<IteratorResult<ProviderStreamPart>> {
+    const first = this.first;
+    if (first !== undefined) {
+      this.first = undefined;
+      return Promise.resolve(this.arrived(first));
     }
-  } catch (error) {
-    throw watchdog.explain(error, callerSignal, displayName);
-  } finally {
-    watchdog.stop();
-    if (result.done !== true) await iterator.return?.();
+    return this.iterator.next().then(this.arrived, this.failed);
+  }
+
+  /** The consumer stopped early: the timers stop and the provider stream is closed. */
+  async return(): Promise<IteratorResult<ProviderStreamPart>> {
+    this.finish();
+    await this.iterator.return?.();
+    return { done: true, value: undefined };
+  }
+
+  private readonly arrived = (result: IteratorResult<ProviderStreamPart>): IteratorResult<ProviderStreamPart> => {
+    if (result.done === true) this.finish();
+    else this.watchdog.partArrived(false);
+    return result;
+  };
+
+  private readonly failed = (error: unknown): never => {
+    this.finish();
+    throw this.watchdog.explain(error, this.callerSignal, this.displayName);
+  };
+
+  private finish(): void {
+    if (this.finished) return;
+    this.finished = true;
+    this.watchdog.stop();
   }
 }
 
