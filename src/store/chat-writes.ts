@@ -1,41 +1,14 @@
 /**
  * The write statements of the chat store, built but not run: the store hands
- * them to StoreDatabase's atomic write, which runs several as one unit.
+ * them to StoreDatabase's atomic write, which runs several as one unit. The
+ * ones every turn runs are statement templates (statement-template.ts),
+ * compiled once per database.
  */
 import type { Compilable, Insertable } from 'kysely';
 import type { StoredMessage } from './chat-store.js';
 import type { ChatDatabase, ConversationsTable } from './database-schema.js';
 import { toMessageRow } from './row-mappers.js';
-
-/** Users are created on first sight; their id is the JWT subject. */
-export function insertUserIfMissing(db: ChatDatabase, userId: string, now: string): Compilable {
-  return db
-    .insertInto('users')
-    .values({ id: userId, created_at: now })
-    .onConflict((conflict) => conflict.column('id').doNothing());
-}
-
-export function insertConversation(db: ChatDatabase, row: Insertable<ConversationsTable>): Compilable {
-  return db.insertInto('conversations').values(row).returningAll();
-}
-
-export function insertMessage(db: ChatDatabase, message: StoredMessage): Compilable {
-  return db.insertInto('messages').values(toMessageRow(message));
-}
-
-/** Counts one more message; returns the updated row. */
-export function countMessage(db: ChatDatabase, userId: string, conversationId: string, now: string): Compilable {
-  return db
-    .updateTable('conversations')
-    .set((expression) => ({
-      message_count: expression('message_count', '+', 1),
-      updated_at: now,
-      last_message_at: now,
-    }))
-    .where('id', '=', conversationId)
-    .where('user_id', '=', userId)
-    .returningAll();
-}
+import { statementTemplate } from './statement-template.js';
 
 export interface UsageIncrement {
   userId: string;
@@ -44,41 +17,95 @@ export interface UsageIncrement {
   now: string;
 }
 
-export function addUsage(db: ChatDatabase, { userId, promptTokens, completionTokens, now }: UsageIncrement): Compilable {
-  return db
-    .updateTable('users')
-    .set((expression) => ({
-      prompt_tokens: expression('prompt_tokens', '+', promptTokens),
-      completion_tokens: expression('completion_tokens', '+', completionTokens),
-      total_tokens: expression('total_tokens', '+', promptTokens + completionTokens),
-      last_used_at: now,
-    }))
-    .where('id', '=', userId);
-}
+export class ChatWrites {
+  constructor(private readonly db: ChatDatabase) {}
 
-/** Adds to the user's total for the UTC day of `now`, for daily budgets. */
-export function addDailyUsage(db: ChatDatabase, { userId, promptTokens, completionTokens, now }: UsageIncrement): Compilable {
-  const tokens = promptTokens + completionTokens;
-  return db
-    .insertInto('usage_days')
-    .values({ user_id: userId, day: now.slice(0, 10), tokens })
-    .onConflict((conflict) =>
-      conflict.columns(['user_id', 'day']).doUpdateSet((expression) => ({ tokens: expression('usage_days.tokens', '+', tokens) })),
-    );
-}
+  private readonly insertUserStatement = statementTemplate((row: { id: string; created_at: string }) =>
+    this.db
+      .insertInto('users')
+      .values(row)
+      .onConflict((conflict) => conflict.column('id').doNothing()),
+  );
 
-export function deleteConversation(db: ChatDatabase, userId: string, conversationId: string): Compilable {
-  return db.deleteFrom('conversations').where('id', '=', conversationId).where('user_id', '=', userId);
-}
+  /** Users are created on first sight; their id is the JWT subject. */
+  insertUserIfMissing(userId: string, now: string): Compilable {
+    return this.insertUserStatement({ id: userId, created_at: now });
+  }
 
-export function deleteMessages(db: ChatDatabase, userId: string, conversationId: string): Compilable {
-  return db.deleteFrom('messages').where('conversation_id', '=', conversationId).where('user_id', '=', userId);
-}
+  readonly insertConversation = statementTemplate((row: Insertable<ConversationsTable>) =>
+    this.db.insertInto('conversations').values(row).returningAll(),
+  );
 
-export function resetMessageCount(db: ChatDatabase, userId: string, conversationId: string, now: string): Compilable {
-  return db
-    .updateTable('conversations')
-    .set({ message_count: 0, last_message_at: null, updated_at: now })
-    .where('id', '=', conversationId)
-    .where('user_id', '=', userId);
+  private readonly insertMessageRow = statementTemplate((row: ReturnType<typeof toMessageRow>) =>
+    this.db.insertInto('messages').values(row),
+  );
+
+  insertMessage(message: StoredMessage): Compilable {
+    return this.insertMessageRow(toMessageRow(message));
+  }
+
+  private readonly countMessageStatement = statementTemplate((values: { userId: string; conversationId: string; now: string }) =>
+    this.db
+      .updateTable('conversations')
+      .set((expression) => ({
+        message_count: expression('message_count', '+', 1),
+        updated_at: values.now,
+        last_message_at: values.now,
+      }))
+      .where('id', '=', values.conversationId)
+      .where('user_id', '=', values.userId)
+      .returningAll(),
+  );
+
+  /** Counts one more message; returns the updated row. */
+  countMessage(userId: string, conversationId: string, now: string): Compilable {
+    return this.countMessageStatement({ userId, conversationId, now });
+  }
+
+  private readonly addUsageStatement = statementTemplate(
+    (values: { userId: string; promptTokens: number; completionTokens: number; totalTokens: number; now: string }) =>
+      this.db
+        .updateTable('users')
+        .set((expression) => ({
+          prompt_tokens: expression('prompt_tokens', '+', values.promptTokens),
+          completion_tokens: expression('completion_tokens', '+', values.completionTokens),
+          total_tokens: expression('total_tokens', '+', values.totalTokens),
+          last_used_at: values.now,
+        }))
+        .where('id', '=', values.userId),
+  );
+
+  addUsage({ userId, promptTokens, completionTokens, now }: UsageIncrement): Compilable {
+    return this.addUsageStatement({ userId, promptTokens, completionTokens, totalTokens: promptTokens + completionTokens, now });
+  }
+
+  private readonly addDailyUsageStatement = statementTemplate((values: { userId: string; day: string; tokens: number }) =>
+    this.db
+      .insertInto('usage_days')
+      .values({ user_id: values.userId, day: values.day, tokens: values.tokens })
+      .onConflict((conflict) =>
+        conflict.columns(['user_id', 'day']).doUpdateSet((expression) => ({ tokens: expression('usage_days.tokens', '+', values.tokens) })),
+      ),
+  );
+
+  /** Adds to the user's total for the UTC day of `now`, for daily budgets. */
+  addDailyUsage({ userId, promptTokens, completionTokens, now }: UsageIncrement): Compilable {
+    return this.addDailyUsageStatement({ userId, day: now.slice(0, 10), tokens: promptTokens + completionTokens });
+  }
+
+  deleteConversation(userId: string, conversationId: string): Compilable {
+    return this.db.deleteFrom('conversations').where('id', '=', conversationId).where('user_id', '=', userId);
+  }
+
+  deleteMessages(userId: string, conversationId: string): Compilable {
+    return this.db.deleteFrom('messages').where('conversation_id', '=', conversationId).where('user_id', '=', userId);
+  }
+
+  resetMessageCount(userId: string, conversationId: string, now: string): Compilable {
+    return this.db
+      .updateTable('conversations')
+      .set({ message_count: 0, last_message_at: null, updated_at: now })
+      .where('id', '=', conversationId)
+      .where('user_id', '=', userId);
+  }
 }

@@ -23,10 +23,11 @@ import type {
   TokenUsage,
   UsageTotals,
 } from './chat-store.js';
-import * as writes from './chat-writes.js';
-import type { ChatDatabase, ConversationRow } from './database-schema.js';
+import { ChatWrites } from './chat-writes.js';
+import type { ChatDatabase, ConversationRow, MessageRow } from './database-schema.js';
 import { migrateToLatest } from './migrations.js';
 import { toApiKey, toConversation, toConversationRow, toStoredMessage } from './row-mappers.js';
+import { statementTemplate } from './statement-template.js';
 import type { StoreDatabase } from './store-database.js';
 
 /** Where a turn goes: a conversation believed to exist, or one to create. */
@@ -35,11 +36,27 @@ type ResolvedTarget = { kind: 'found'; conversationId: string } | { kind: 'creat
 export class KyselyChatStore implements ChatStore {
   readonly kind: StoreDatabase['kind'];
   private readonly db: ChatDatabase;
+  private readonly writes: ChatWrites;
 
   constructor(private readonly database: StoreDatabase) {
     this.kind = database.kind;
     this.db = database.db;
+    this.writes = new ChatWrites(database.db);
   }
+
+  /** A conversation's latest messages that count as context, newest first. */
+  private readonly historyStatement = statementTemplate((values: { conversationId: string; userId: string; limit: number }) =>
+    this.db
+      .selectFrom('messages')
+      .selectAll()
+      .where('conversation_id', '=', values.conversationId)
+      // Keeps another user's messages out while the write has yet to reject the turn.
+      .where('user_id', '=', values.userId)
+      .where('status', '!=', 'failed')
+      .where('content', '!=', '')
+      .orderBy('id', 'desc')
+      .limit(values.limit),
+  );
 
   async migrate(): Promise<void> {
     // Queued with the writes: SQLite has no migration lock, so two calls
@@ -79,15 +96,14 @@ export class KyselyChatStore implements ChatStore {
       const conversationId = found ? target.conversationId : uuidv7();
       const userMessage = newUserMessage(input, conversationId, now);
       const conversationWrite = found
-        ? writes.countMessage(this.db, input.userId, conversationId, now)
-        : writes.insertConversation(
-            this.db,
+        ? this.writes.countMessage(input.userId, conversationId, now)
+        : this.writes.insertConversation(
             toConversationRow({ id: conversationId, userId: input.userId, input: target.create, now, messageCount: 1 }),
           );
       const [, conversationResult] = await writeAtomically([
-        writes.insertUserIfMissing(this.db, input.userId, now),
+        this.writes.insertUserIfMissing(input.userId, now),
         conversationWrite,
-        writes.insertMessage(this.db, userMessage),
+        this.writes.insertMessage(userMessage),
       ]);
       return { conversation: returnedConversation(conversationResult), created: !found, userMessage, history };
     });
@@ -119,18 +135,8 @@ export class KyselyChatStore implements ChatStore {
 
   private async readHistory(userId: string, conversationId: string, limit: number): Promise<StoredMessage[]> {
     if (limit <= 0) return [];
-    const newestFirst = await this.db
-      .selectFrom('messages')
-      .selectAll()
-      .where('conversation_id', '=', conversationId)
-      // Keeps another user's messages out while the write has yet to reject the turn.
-      .where('user_id', '=', userId)
-      .where('status', '!=', 'failed')
-      .where('content', '!=', '')
-      .orderBy('id', 'desc')
-      .limit(limit)
-      .execute();
-    return newestFirst.reverse().map(toStoredMessage);
+    const { rows } = await this.db.executeQuery<MessageRow>(this.historyStatement({ conversationId, userId, limit }));
+    return rows.reverse().map(toStoredMessage);
   }
 
   async finishTurn(input: FinishTurnInput): Promise<StoredMessage> {
@@ -140,10 +146,10 @@ export class KyselyChatStore implements ChatStore {
     try {
       await this.database.write((writeAtomically) =>
         writeAtomically([
-          writes.insertMessage(this.db, reply),
-          writes.countMessage(this.db, input.userId, input.conversationId, now),
-          writes.addUsage(this.db, usage),
-          writes.addDailyUsage(this.db, usage),
+          this.writes.insertMessage(reply),
+          this.writes.countMessage(input.userId, input.conversationId, now),
+          this.writes.addUsage(usage),
+          this.writes.addDailyUsage(usage),
         ]),
       );
     } catch (error) {
@@ -157,7 +163,7 @@ export class KyselyChatStore implements ChatStore {
     const row = toConversationRow({ id: uuidv7(), userId, input, now, messageCount: 0 });
     try {
       const [, result] = await this.database.write((writeAtomically) =>
-        writeAtomically([writes.insertUserIfMissing(this.db, userId, now), writes.insertConversation(this.db, row)]),
+        writeAtomically([this.writes.insertUserIfMissing(userId, now), this.writes.insertConversation(row)]),
       );
       return returnedConversation(result);
     } catch (error) {
@@ -193,7 +199,7 @@ export class KyselyChatStore implements ChatStore {
   async deleteConversation(userId: string, conversationId: string): Promise<boolean> {
     // Its messages go with it through the foreign key's ON DELETE CASCADE.
     const [result] = await this.database.write((writeAtomically) =>
-      writeAtomically([writes.deleteConversation(this.db, userId, conversationId)]),
+      writeAtomically([this.writes.deleteConversation(userId, conversationId)]),
     );
     return affectedAny(result);
   }
@@ -201,10 +207,7 @@ export class KyselyChatStore implements ChatStore {
   async clearMessages(userId: string, conversationId: string): Promise<boolean> {
     const now = timestamp();
     const [, result] = await this.database.write((writeAtomically) =>
-      writeAtomically([
-        writes.deleteMessages(this.db, userId, conversationId),
-        writes.resetMessageCount(this.db, userId, conversationId, now),
-      ]),
+      writeAtomically([this.writes.deleteMessages(userId, conversationId), this.writes.resetMessageCount(userId, conversationId, now)]),
     );
     return affectedAny(result);
   }
@@ -268,7 +271,7 @@ export class KyselyChatStore implements ChatStore {
     const now = timestamp();
     const row = { id: uuidv7(), user_id: userId, name: input.name, key_hash: input.keyHash, key_prefix: input.prefix, created_at: now };
     await this.database.write((writeAtomically) =>
-      writeAtomically([writes.insertUserIfMissing(this.db, userId, now), this.db.insertInto('api_keys').values(row)]),
+      writeAtomically([this.writes.insertUserIfMissing(userId, now), this.db.insertInto('api_keys').values(row)]),
     );
     return { id: row.id, userId, name: row.name, prefix: row.key_prefix, createdAt: now, revokedAt: null };
   }
