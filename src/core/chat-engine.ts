@@ -7,7 +7,7 @@ import type { Logger } from './logger.js';
 import { countTokens, messageOverheadTokens } from './token-counter.js';
 import type { TurnClient, TurnGuard } from './turn-guard.js';
 import type { ChatMessage, FinishReason, ProviderStreamPart } from '../providers/chat-provider.js';
-import type { ProviderRegistry, ResolvedModel } from '../providers/provider-registry.js';
+import type { OpenedReply, ProviderRegistry, ResolvedModel } from '../providers/provider-registry.js';
 import type { BeginTurnResult, ChatStore, ConversationTarget, MessageStatus, StoredMessage } from '../store/chat-store.js';
 
 export interface TurnOptions {
@@ -52,6 +52,14 @@ interface PreparedContext {
   estimatePromptTokens: () => number;
 }
 
+/** An upstream request sent before the user message was stored (see openBeforeStoring). */
+interface EarlyUpstream {
+  context: PreparedContext;
+  opening: Promise<OpenedReply>;
+  cancel(): void;
+  done(): void;
+}
+
 /** What is known of a reply while it streams. */
 interface ReplyProgress {
   messageId: string;
@@ -79,6 +87,7 @@ export class ChatEngine {
   async *runTurn(request: TurnRequest): AsyncGenerator<ChatEvent, void, undefined> {
     const startedAt = performance.now();
     let release: (() => void) | undefined;
+    let earlyUpstream: EarlyUpstream | undefined;
     // One generator for the whole turn: every nested generator would add a promise hop per streamed read.
     try {
       let resolved: ResolvedModel;
@@ -93,6 +102,7 @@ export class ChatEngine {
           yield { type: 'turn-abort', message: undefined };
           return;
         }
+        earlyUpstream = this.openBeforeStoring(request, resolved);
         begun = await this.dependencies.store.beginTurn({
           userId: request.identity.userId,
           target: request.target,
@@ -101,12 +111,13 @@ export class ChatEngine {
           historyLimit: request.suppliedContext === undefined ? request.options.historyLimit : 0,
         });
       } catch (error) {
+        earlyUpstream?.cancel();
         yield { type: 'turn-error', error: toAppError(error), message: undefined };
         return;
       }
       yield { type: 'turn-start', conversation: begun.conversation, conversationCreated: begun.created, userMessage: begun.userMessage };
 
-      const context = this.prepareContext(request, begun, resolved.model);
+      const context = earlyUpstream?.context ?? this.prepareContext(request, begun, resolved.model);
       const reply: ReplyProgress = {
         messageId: uuidv7(),
         answeredBy: undefined,
@@ -117,13 +128,7 @@ export class ChatEngine {
         failure: undefined,
       };
       try {
-        const opened = await resolved.open({
-          system: context.system,
-          messages: context.messages,
-          maxTokens: request.options.maxTokens,
-          temperature: request.options.temperature,
-          signal: request.signal,
-        });
+        const opened = await (earlyUpstream?.opening ?? this.open(resolved, context, request, request.signal));
         reply.answeredBy = opened;
         yield { type: 'message-start', messageId: reply.messageId, model: opened.model, provider: opened.provider };
         for await (const part of opened.parts) {
@@ -139,8 +144,55 @@ export class ChatEngine {
       }
       yield* await this.endTurn(request, begun, resolved, context, reply, startedAt);
     } finally {
+      earlyUpstream?.done();
       release?.();
     }
+  }
+
+  private open(resolved: ResolvedModel, context: PreparedContext, request: TurnRequest, signal: AbortSignal): Promise<OpenedReply> {
+    return resolved.open({
+      system: context.system,
+      messages: context.messages,
+      maxTokens: request.options.maxTokens,
+      temperature: request.options.temperature,
+      signal,
+    });
+  }
+
+  /**
+   * A stateless turn (the OpenAI-compatible API: a new conversation, the
+   * context supplied by the client) needs nothing from the store to ask the
+   * provider, so its upstream request goes out while the user message is
+   * being stored: about a millisecond less to the first token. If storing
+   * fails, the upstream request is cancelled. Other turns send stored
+   * history and must wait for it.
+   */
+  private openBeforeStoring(request: TurnRequest, resolved: ResolvedModel): EarlyUpstream | undefined {
+    const { suppliedContext, target } = request;
+    if (suppliedContext === undefined || target.kind !== 'new') return undefined;
+    const system = target.create.systemPrompt ?? request.options.systemPrompt;
+    const messages: ChatMessage[] = [...suppliedContext, { role: 'user', content: request.content }];
+    const context: PreparedContext = { system, messages, estimatePromptTokens: () => countMessages(system, messages) };
+    // Follows the client's signal by hand (AbortSignal.any costs a transferable object per request on Node 20).
+    const cancellation = new AbortController();
+    const followClient = () => cancellation.abort(request.signal.reason);
+    request.signal.addEventListener('abort', followClient, { once: true });
+    const opening = this.open(resolved, context, request, cancellation.signal);
+    // Awaited later, or dropped if storing fails: never an unhandled rejection.
+    opening.catch(() => {});
+    return {
+      context,
+      opening,
+      cancel() {
+        cancellation.abort();
+        // An upstream that already answered is closed, with its timers.
+        opening.then(
+          (opened) => opened.parts[Symbol.asyncIterator]().return?.(),
+          () => {},
+        );
+      },
+      done: () => request.signal.removeEventListener('abort', followClient),
+    };
   }
 
   /** Stores the reply (once the provider has accepted the request) and returns the turn's closing events. */
