@@ -41,6 +41,9 @@ export async function openUpstreamStream(
 
 const failed = Symbol('failed');
 
+/** How long a finished upstream response may take to end before its connection is cut. */
+const drainTimeoutMs = 1_000;
+
 /**
  * The parts of an upstream SSE body, one text-delta per network read (not
  * per event): tokens that arrive together travel on together, and text that
@@ -54,6 +57,7 @@ class EventStreamParts implements AsyncIterator<ProviderStreamPart> {
   /** The closing parts (usage, finish), once the upstream has finished. */
   private closing: ProviderStreamPart[] | undefined;
   private failure: unknown;
+  private released = false;
   private waiting: { resolve: (result: IteratorResult<ProviderStreamPart>) => void; reject: (error: unknown) => void } | undefined;
 
   constructor(
@@ -109,7 +113,7 @@ class EventStreamParts implements AsyncIterator<ProviderStreamPart> {
   };
 
   private close(): void {
-    this.release();
+    this.release(true);
     try {
       this.closing = this.decoder.finish();
     } catch (error) {
@@ -150,16 +154,29 @@ class EventStreamParts implements AsyncIterator<ProviderStreamPart> {
     else waiting.resolve(ready);
   }
 
-  /** Done with the body: a whole response drains and frees its keep-alive connection; an unfinished one is cut. */
-  private release(): void {
-    this.body.off('data', this.onData);
-    this.body.off('end', this.onEnd);
-    this.body.off('close', this.onEnd);
+  /**
+   * Done with the body. A stopped or failed stream cuts the connection at
+   * once (that is what tells the upstream to stop generating). A finished
+   * one drains what is left so its keep-alive connection is reused: the
+   * upstream's last event often arrives a read before the end of the HTTP
+   * response, and cutting there would cost a new connection per request.
+   */
+  private release(finished = false): void {
+    if (this.released) return;
+    this.released = true;
+    const body = this.body;
+    body.off('data', this.onData);
+    body.off('end', this.onEnd);
+    body.off('close', this.onEnd);
     // An error after this point (the cut itself) has nobody left to tell.
-    this.body.off('error', this.onError);
-    this.body.on('error', () => {});
-    if ((this.body as IncomingMessage).complete) this.body.resume();
-    else this.body.destroy();
+    body.off('error', this.onError);
+    body.on('error', () => {});
+    if ((body as IncomingMessage).complete) body.resume();
+    else if (!finished) body.destroy();
+    else {
+      const cut = setTimeout(() => body.destroy(), drainTimeoutMs).unref();
+      body.once('end', () => clearTimeout(cut)).resume();
+    }
   }
 }
 

@@ -13,7 +13,19 @@ function plain(content: string, extra = ''): string {
 
 describe('reading an OpenAI chunk without JSON.parse', () => {
   it('reads the text of ordinary chunks exactly, escapes included', () => {
-    const texts = ['Hello', ' world', '', 'say "hi"', 'back\\slash', 'ends with \\', '\\"', 'line\nbreak\ttab', 'é 日本 🎉', '\u0000\u001f', '}]"'];
+    const texts = [
+      'Hello',
+      ' world',
+      '',
+      'say "hi"',
+      'back\\slash',
+      'ends with \\',
+      '\\"',
+      'line\nbreak\ttab',
+      'é 日本 🎉',
+      '\u0000\u001f',
+      '}]"',
+    ];
     for (const text of texts) {
       expect(plainContentDelta(plain(text))).toBe(text);
       expect(plainContentDelta(plain(text, ',"usage":null,"obfuscation":"x"'))).toBe(text);
@@ -33,7 +45,10 @@ describe('reading an OpenAI chunk without JSON.parse', () => {
       `${head}"choices":[],"usage":{"prompt_tokens":1,"completion_tokens":1,"total_tokens":2}}`,
       '{"error":{"message":"boom"}}',
       // A model name that spells the marker is escaped, so it cannot match.
-      chunk({ index: 0, delta: { role: 'assistant' }, finish_reason: null }).replace('gpt-4o', 'x\\"choices\\":[{\\"index\\":0,\\"delta\\":{\\"content\\":\\"evil'),
+      chunk({ index: 0, delta: { role: 'assistant' }, finish_reason: null }).replace(
+        'gpt-4o',
+        'x\\"choices\\":[{\\"index\\":0,\\"delta\\":{\\"content\\":\\"evil',
+      ),
     ];
     for (const data of others) expect(plainContentDelta(data)).toBeUndefined();
   });

@@ -81,6 +81,7 @@ export class FakeUpstream {
   #faults: Fault[] = [];
   #waiters = new Set<AbortWaiter>();
   #open = 0;
+  #connections = 0;
 
   private constructor(server: Server, behaviour: Partial<Behaviour>) {
     const { port } = server.address() as AddressInfo;
@@ -90,6 +91,7 @@ export class FakeUpstream {
     this.anthropicBaseUrl = this.url;
     this.behaviour = { ...defaultBehaviour(), ...behaviour };
     server.on('request', (req: IncomingMessage, res: ServerResponse) => this.#accept(req, res));
+    server.on('connection', () => this.#connections++);
   }
 
   static async start(behaviour: Partial<Behaviour> = {}): Promise<FakeUpstream> {
@@ -103,6 +105,11 @@ export class FakeUpstream {
 
   get abortedCount(): number {
     return this.requests.filter((request) => request.aborted).length;
+  }
+
+  /** TCP connections accepted since the server started (keep-alive reuse keeps it low). */
+  get connectionCount(): number {
+    return this.#connections;
   }
 
   /** Number of requests currently open. */

@@ -99,6 +99,21 @@ describe('the OpenAI-compatible API in front of an OpenAI upstream', () => {
     expect(reply.latencyMs).toBeGreaterThanOrEqual(reply.timeToFirstTokenMs!);
   });
 
+  it('reuses its upstream connection from one streamed reply to the next', async () => {
+    const stream = async () => {
+      const chunks = await client.chat.completions.create({
+        model: 'gpt-4o-mini',
+        messages: [{ role: 'user', content: 'Hi' }],
+        stream: true,
+      });
+      for await (const chunk of chunks) void chunk;
+    };
+    await stream();
+    const connections = fake.connectionCount;
+    for (let turn = 0; turn < 5; turn++) await stream();
+    expect(fake.connectionCount).toBe(connections);
+  });
+
   it('answers without streaming in the chat.completion shape', async () => {
     const completion = await client.chat.completions.create({
       model: 'gpt-4o',
