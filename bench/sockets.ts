@@ -8,12 +8,14 @@
  * live in forked socket-clients.ts processes so the generator does not starve.
  * Both servers are measured the same way: through tsx (which holds more for
  * Parley's many source files than for one), RSS after a few idle seconds, no
- * forced GC (Parley cannot be asked for one). In local mode every client is
- * the one local user, so Parley's streams share one assistant history and
+ * forced GC (Parley cannot be asked for one). Every client signs in to
+ * Parley as a user of its own (a JWT per socket), as a thousand streams at
+ * once would come from a thousand people; `--one-user` runs Parley in local
+ * mode instead, where all streams share one user's assistant history and
  * each request reads (and sends upstream) up to ASSISTANT_HISTORY_LIMIT of it.
  *
  *   npx tsx bench/sockets.ts [--tiny] [--clients=10000] [--streams=1000] [--tokens=100] [--workers=2] [--stagger-ms=0.1]
- *     [--only=parley|bare] [--profile=<dir>]  (runs the servers with --cpu-prof: <dir>/parley, <dir>/bare)
+ *     [--only=parley|bare] [--one-user] [--profile=<dir>]  (runs the servers with --cpu-prof: <dir>/parley, <dir>/bare)
  */
 import { readFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -37,6 +39,7 @@ const intervalMs = 100;
 const staggerMs = Number(argValue('stagger-ms') ?? intervalMs / streams);
 const idleMs = tiny ? 500 : 3_000;
 const profileDirectory = argValue('profile');
+const oneUser = process.argv.includes('--one-user');
 
 interface Target {
   name: string;
@@ -46,6 +49,8 @@ interface Target {
   upstreamPid?: number;
   socketUrl: string;
   mode: 'parley' | 'bare';
+  /** Parley: each client signs in as a user of its own, so each stream has its own history. */
+  jwtSecret?: string;
   cleanup: () => Promise<void>;
 }
 
@@ -84,6 +89,7 @@ function requireOpenFiles(needed: number): void {
   }
 }
 
+const benchJwtSecret = 'bench-sockets-secret-at-least-32-characters';
 const reply = Array.from({ length: tokens }, () => 'word').join(' ');
 
 async function startParleyTarget(): Promise<Target> {
@@ -95,7 +101,7 @@ async function startParleyTarget(): Promise<Target> {
     const parley = await startParley({
       databaseUrl: database.url,
       openaiBaseUrl: `${fake.url}/v1`,
-      env: { MAX_CONCURRENT_TURNS_PER_USER: '0' },
+      env: oneUser ? { MAX_CONCURRENT_TURNS_PER_USER: '0' } : { JWT_SECRET: benchJwtSecret },
       ...(profileDirectory && { nodeArgs: ['--cpu-prof', `--cpu-prof-dir=${profileDirectory}/parley`] }),
     });
     processes.push(parley);
@@ -105,6 +111,7 @@ async function startParleyTarget(): Promise<Target> {
       upstreamPid: fake.pid,
       socketUrl: `${parley.url}/ai`,
       mode: 'parley',
+      ...(!oneUser && { jwtSecret: benchJwtSecret }),
       cleanup: async () => {
         await stopAll(processes);
         await database.drop();
@@ -150,7 +157,7 @@ async function measure(target: Target): Promise<TargetResult> {
     await sleep(idleMs);
     const rssBefore = await steadyRss(target.pid);
     workers = await startSocketClientWorkers(workerCount);
-    const connected = await workers.connect(target.socketUrl, clients, 50);
+    const connected = await workers.connect(target.socketUrl, clients, 50, target.jwtSecret);
     if (connected.connected === 0) throw new Error(`no client connected to ${target.name}: ${connected.firstError}`);
     await sleep(idleMs);
     const rssAfter = await steadyRss(target.pid);
@@ -249,6 +256,7 @@ printTable(
 for (const result of results) if (result.firstError) console.log(`${result.name}: first error: ${result.firstError}`);
 printJsonLine('sockets', {
   clients,
+  parleyUsers: oneUser ? 'one local user' : 'one per client',
   streams,
   tokens,
   intervalMs,

@@ -5,7 +5,7 @@ import { compiledScript } from './compiled-script.js';
 export interface RunningProcess {
   process: ChildProcess;
   pid: number;
-  /** The first line the process printed that matched `readyPattern`. */
+  /** The first line the process printed that matched `readyPattern` ('' without one). */
   readyLine: string;
   stop(): Promise<void>;
 }
@@ -13,21 +13,24 @@ export interface RunningProcess {
 /**
  * Starts a Node script (a .ts path, run compiled) in a process of its own, so
  * its CPU can be read from /proc apart from the load generator's, and waits
- * for a line on stdout that says it is ready.
+ * for a line on stdout that says it is ready (without `readyPattern`, the
+ * caller finds out on its own).
  */
 export async function startNodeProcess(
   script: string,
-  options: { args?: string[]; env?: Record<string, string>; readyPattern: RegExp; nodeArgs?: string[] },
+  options: { args?: string[]; env?: Record<string, string>; readyPattern?: RegExp; nodeArgs?: string[] },
 ): Promise<RunningProcess> {
   const child = spawn(process.execPath, [...(options.nodeArgs ?? []), compiledScript(script), ...(options.args ?? [])], {
     env: { ...process.env, ...options.env },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
+  const { readyPattern } = options;
   const readyLine = await new Promise<string>((resolve, reject) => {
+    if (readyPattern === undefined) return resolve('');
     let buffer = '';
     const onData = (chunk: Buffer) => {
       buffer += chunk.toString();
-      const line = buffer.split('\n').find((candidate) => options.readyPattern.test(candidate));
+      const line = buffer.split('\n').find((candidate) => readyPattern.test(candidate));
       if (line !== undefined) {
         child.stdout!.off('data', onData);
         resolve(line);

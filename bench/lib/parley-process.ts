@@ -40,9 +40,7 @@ export async function startParley(options: {
       ...UNLIMITED,
       ...options.env,
     },
-    // "Parley is ready" is logged at info, which LOG_LEVEL=warn hides; the
-    // local-mode warning comes just before listen, so /health settles it.
-    readyPattern: /Parley is ready|local mode/,
+    // "Parley is ready" is logged at info, which LOG_LEVEL=warn hides: /health tells when it listens.
     ...(options.nodeArgs && { nodeArgs: options.nodeArgs }),
   });
   // Parley logs at warn to stdout: pass those lines on, and say so if it dies mid-run.

@@ -12,7 +12,8 @@ type Connected = Extract<SocketClientsReply, { type: 'connected' }>;
 
 export interface SocketClientWorkers {
   pids: number[];
-  connect(url: string, total: number, concurrencyPerWorker: number): Promise<Connected>;
+  /** With `jwtSecret`, every socket signs in as a user of its own. */
+  connect(url: string, total: number, concurrencyPerWorker: number, jwtSecret?: string): Promise<Connected>;
   /** `streams` streams in all, started `staggerMs` apart across the workers. */
   stream(options: Omit<StreamCommand, 'type' | 'streams' | 'offsetMs'> & { streams: number }): Promise<Streamed>;
   close(): Promise<void>;
@@ -33,10 +34,16 @@ export async function startSocketClientWorkers(count: number): Promise<SocketCli
   const share = (total: number, index: number) => Math.floor(total / count) + (index < total % count ? 1 : 0);
   return {
     pids: children.map((child) => child.pid!),
-    async connect(url, total, concurrencyPerWorker) {
+    async connect(url, total, concurrencyPerWorker, jwtSecret) {
       const replies = await Promise.all(
         children.map((child, index) =>
-          request<Connected>(child, { type: 'connect', url, count: share(total, index), concurrency: concurrencyPerWorker }),
+          request<Connected>(child, {
+            type: 'connect',
+            url,
+            count: share(total, index),
+            concurrency: concurrencyPerWorker,
+            ...(jwtSecret !== undefined && { jwtSecret }),
+          }),
         ),
       );
       return {

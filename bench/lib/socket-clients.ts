@@ -6,10 +6,18 @@
  * SocketClientsCommand messages; answers with SocketClientsReply.
  */
 import { performance } from 'node:perf_hooks';
+import { SignJWT } from 'jose';
 import { io, type Socket } from 'socket.io-client';
 
 export type SocketClientsCommand =
-  | { type: 'connect'; url: string; count: number; concurrency: number }
+  | {
+      type: 'connect';
+      url: string;
+      count: number;
+      concurrency: number;
+      /** When set, each socket signs in as a user of its own (`auth.token`, HS256 with this secret). */
+      jwtSecret?: string;
+    }
   | {
       type: 'stream';
       /** `parley`: seed 000's ai_request; `bare`: bare-socket-server.ts's start-stream. */
@@ -47,13 +55,15 @@ function reply(message: SocketClientsReply): void {
   process.send!(message);
 }
 
-async function connect(url: string, count: number, concurrency: number): Promise<void> {
+async function connect(url: string, count: number, concurrency: number, jwtSecret: string | undefined): Promise<void> {
+  const secret = jwtSecret === undefined ? undefined : new TextEncoder().encode(jwtSecret);
   let next = 0;
   let failed = 0;
   let firstError: string | undefined;
-  const connectOne = () =>
-    new Promise<void>((resolve) => {
-      const socket = io(url, { transports: ['websocket'], forceNew: true, reconnection: false, timeout: 30_000 });
+  const connectOne = async (index: number) => {
+    const auth = secret === undefined ? {} : { token: await userToken(`bench-${process.pid}-${index}`, secret) };
+    await new Promise<void>((resolve) => {
+      const socket = io(url, { transports: ['websocket'], forceNew: true, reconnection: false, timeout: 30_000, auth });
       socket.once('connect', () => {
         sockets.push(socket);
         resolve();
@@ -65,16 +75,18 @@ async function connect(url: string, count: number, concurrency: number): Promise
         resolve();
       });
     });
+  };
   // A bounded number of handshakes in flight: thousands at once overflow the listen backlog.
   await Promise.all(
     Array.from({ length: Math.min(concurrency, count) }, async () => {
-      while (next < count) {
-        next++;
-        await connectOne();
-      }
+      while (next < count) await connectOne(next++);
     }),
   );
   reply({ type: 'connected', connected: sockets.length, failed, ...(firstError && { firstError }) });
+}
+
+function userToken(userId: string, secret: Uint8Array): Promise<string> {
+  return new SignJWT({}).setProtectedHeader({ alg: 'HS256' }).setSubject(userId).setExpirationTime('1d').sign(secret);
 }
 
 interface StreamChunk {
@@ -151,7 +163,7 @@ async function stream(command: Extract<SocketClientsCommand, { type: 'stream' }>
 process.on('message', (command: SocketClientsCommand) => {
   switch (command.type) {
     case 'connect':
-      void connect(command.url, command.count, command.concurrency);
+      void connect(command.url, command.count, command.concurrency, command.jwtSecret);
       break;
     case 'stream':
       void stream(command);
