@@ -5,7 +5,8 @@
  * `chat:start`). The byte proxy and the direct path run in the same
  * alternating rounds, so the ratios compare like with like.
  *
- *   npx tsx bench/surfaces.ts [--tiny] [--concurrency=1,50,200] [--delay=0,20] [--rounds=2]
+ *   npx tsx bench/surfaces.ts [--tiny] [--concurrency=1,50,200] [--delay=0,20] [--rounds=2] [--databases=sqlite,postgres]
+ *     [--profile-dir=<dir>]  (each Parley runs with --cpu-prof; summarize with bench/lib/summarize-profile.ts)
  */
 import { cpus } from 'node:os';
 import { fileURLToPath } from 'node:url';
@@ -29,7 +30,8 @@ const size = {
   replyTokens: tiny ? 20 : 200,
   rounds: Number(argValue('rounds') ?? (tiny ? 1 : 2)),
 };
-const databases = ['sqlite', 'postgres'] as const;
+const databases = (argValue('databases') ?? 'sqlite,postgres').split(',') as ('sqlite' | 'postgres')[];
+const profileDir = argValue('profile-dir');
 
 function plan(concurrency: number, delayMs: number, rounds = size.rounds): RunPlan {
   // One 4 s stream per client at 20 ms keeps the whole run under 5 minutes; 0 ms gives TTFT its samples.
@@ -67,7 +69,11 @@ async function runPhase(delayMs: number): Promise<RelayRow[]> {
     for (const kind of databases) {
       const database = await tempDatabase(kind);
       temps.push(database);
-      const parley: ParleyProcess = await startParley({ databaseUrl: database.url, openaiBaseUrl: `${fake.url}/v1` });
+      const parley: ParleyProcess = await startParley({
+        databaseUrl: database.url,
+        openaiBaseUrl: `${fake.url}/v1`,
+        ...(profileDir !== undefined && { nodeArgs: ['--cpu-prof', `--cpu-prof-dir=${profileDir}/${kind}`] }),
+      });
       processes.push(parley);
       // Postgres does its work in its own processes: count them too, as SQLite's is inside Parley's.
       const db = { postgresDatabase: database.name };
