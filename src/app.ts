@@ -1,5 +1,4 @@
 import type { FastifyInstance } from 'fastify';
-import { Redis } from 'ioredis';
 import pino, { type Logger } from 'pino';
 import type { Server as SocketServer } from 'socket.io';
 import { Authenticator } from './auth/authenticator.js';
@@ -45,13 +44,15 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     await store.close();
     throw error;
   }
-  const providers = new ProviderRegistry(config);
+  const providers = await ProviderRegistry.open(config);
   const authenticator = new Authenticator({
     jwtSecret: config.jwtSecret,
     jwksUrl: config.jwksUrl,
     findApiKeyOwner: (keyHash) => store.findApiKeyOwner(keyHash),
   });
-  const redis = config.redisUrl === undefined ? undefined : new Redis(config.redisUrl, { maxRetriesPerRequest: 1 });
+  // Loaded only with REDIS_URL: a single instance never needs the client.
+  const redis =
+    config.redisUrl === undefined ? undefined : new (await import('ioredis')).Redis(config.redisUrl, { maxRetriesPerRequest: 1 });
   const rateLimiter = new FlexibleRateLimiter(config.rateLimits, redis);
   const guard = new TurnGuard(config.limits, store, providers.moderation(), rateLimiter);
   if (config.limits.moderationModel !== undefined && providers.moderation() === undefined) {

@@ -1,6 +1,5 @@
 import type { Config } from '../config/config.js';
 import type { Logger } from '../core/logger.js';
-import { BullMqJobQueue } from './bullmq-job-queue.js';
 import { InProcessJobQueue } from './in-process-job-queue.js';
 import type { JobProcessor, JobQueue, JobSpec } from './job-queue.js';
 
@@ -13,6 +12,8 @@ export async function openJobQueue<Spec extends JobSpec, Result>(
 ): Promise<JobQueue<Spec, Result>> {
   const { concurrency, queuePrefix } = config.jobs;
   if (config.redisUrl === undefined) return new InProcessJobQueue({ processor, concurrency });
+  // BullMQ and its Redis client load only when Redis is configured.
+  const { BullMqJobQueue } = await import('./bullmq-job-queue.js');
   try {
     return await BullMqJobQueue.open({ redisUrl: config.redisUrl, queueName, prefix: queuePrefix, processor, concurrency, logger });
   } catch (error) {

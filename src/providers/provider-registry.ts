@@ -1,6 +1,5 @@
 import { AppError } from '../core/errors.js';
 import type { Config } from '../config/config.js';
-import { AnthropicChatProvider } from './anthropic-chat-provider.js';
 import type { ChatProvider, ChatRequest, EmbeddingProvider, ModerationProvider, ProviderStreamPart } from './chat-provider.js';
 import { DemoChatProvider, demoModelName } from './demo-chat-provider.js';
 import { OpenAIChatProvider } from './openai-chat-provider.js';
@@ -65,8 +64,20 @@ export class ProviderRegistry {
   private readonly demo = new DemoChatProvider();
   private readonly fallbackModels: Map<string, string>;
 
-  constructor(config: Pick<Config, 'providers' | 'resilience'>) {
-    const { openai, anthropic } = config.providers;
+  /**
+   * A provider's client library is loaded only when that provider is
+   * configured: the Anthropic SDK alone holds about 10 MB a process without
+   * ANTHROPIC_API_KEY would never use.
+   */
+  static async open(config: Pick<Config, 'providers' | 'resilience'>): Promise<ProviderRegistry> {
+    const { anthropic } = config.providers;
+    if (anthropic === undefined) return new ProviderRegistry(config, undefined);
+    const { AnthropicChatProvider } = await import('./anthropic-chat-provider.js');
+    return new ProviderRegistry(config, new AnthropicChatProvider(anthropic));
+  }
+
+  private constructor(config: Pick<Config, 'providers' | 'resilience'>, anthropic: ChatProvider | undefined) {
+    const { openai } = config.providers;
     const { resilience } = config;
     this.openai = openai === undefined ? undefined : new OpenAIChatProvider(openai);
     this.demoMode = openai === undefined && anthropic === undefined;
@@ -75,7 +86,7 @@ export class ProviderRegistry {
       provider === undefined ? undefined : new ProviderPolicy(provider, displayNames[name], resilience, breaker);
     this.policies = {
       openai: policy(this.openai, 'openai', resilience.breakers.openai),
-      anthropic: policy(anthropic && new AnthropicChatProvider(anthropic), 'anthropic', resilience.breakers.anthropic),
+      anthropic: policy(anthropic, 'anthropic', resilience.breakers.anthropic),
       demo: policy(this.demo, 'demo'),
     };
   }

@@ -5,8 +5,6 @@
 import { fileURLToPath } from 'node:url';
 import type { ChatStore } from './chat-store.js';
 import { KyselyChatStore } from './kysely-chat-store.js';
-import { openPostgresDatabase } from './postgres-database.js';
-import { openSqliteDatabase } from './sqlite-database.js';
 
 export interface OpenChatStoreOptions {
   /** Postgres only: keep every table in this schema (tests use one per run). */
@@ -19,10 +17,13 @@ export interface OpenChatStoreOptions {
  * directory when missing.
  */
 export async function openChatStore(databaseUrl: string, options: OpenChatStoreOptions = {}): Promise<ChatStore> {
+  // Each backend's driver loads only when it is the one chosen.
   if (/^postgres(ql)?:\/\//i.test(databaseUrl)) {
+    const { openPostgresDatabase } = await import('./postgres-database.js');
     const schema = options.postgresSchema;
     return new KyselyChatStore(openPostgresDatabase(databaseUrl, schema === undefined ? {} : { schema }));
   }
+  const { openSqliteDatabase } = await import('./sqlite-database.js');
   return new KyselyChatStore(await openSqliteDatabase(sqlitePath(databaseUrl)));
 }
 

@@ -27,7 +27,7 @@ describe('the chat engine', () => {
     const config = loadConfig({ OPENAI_API_KEY: 'sk-test', OPENAI_BASE_URL: fake.openaiBaseUrl });
     engine = new ChatEngine({
       store,
-      providers: new ProviderRegistry(config),
+      providers: await ProviderRegistry.open(config),
       guard: new TurnGuard(config.limits, store, undefined, new FlexibleRateLimiter(config.rateLimits, undefined)),
       defaultContextWindow: 400,
       logger: pino({ level: 'silent' }),
