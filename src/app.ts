@@ -53,6 +53,8 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
   // Loaded only with REDIS_URL: a single instance never needs the client.
   const redis =
     config.redisUrl === undefined ? undefined : new (await import('ioredis')).Redis(config.redisUrl, { maxRetriesPerRequest: 1 });
+  // Without a listener ioredis prints every connection error to stderr; the limiter falls back to memory meanwhile.
+  redis?.on('error', (error: Error) => logger.warn({ error: error.message }, 'rate limits: redis connection error'));
   const rateLimiter = new FlexibleRateLimiter(config.rateLimits, redis);
   const guard = new TurnGuard(config.limits, store, providers.moderation(), rateLimiter);
   if (config.limits.moderationModel !== undefined && providers.moderation() === undefined) {

@@ -20,6 +20,7 @@ export const errorCodes = [
   'provider_unreachable',
   'provider_timeout',
   'provider_unavailable',
+  'service_unavailable',
   'internal_error',
 ] as const;
 

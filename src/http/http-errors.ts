@@ -19,6 +19,7 @@ export const httpStatusByCode: Record<ErrorCode, number> = {
   provider_unreachable: 502,
   provider_timeout: 504,
   provider_unavailable: 503,
+  service_unavailable: 503,
   internal_error: 500,
 };
 

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { Queue, UnrecoverableError, Worker, type Job } from 'bullmq';
 import { Redis } from 'ioredis';
-import { toAppError } from '../core/errors.js';
+import { AppError, toAppError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import {
   clampProgress,
@@ -80,7 +80,23 @@ export class BullMqJobQueue<Spec extends JobSpec, Result> implements JobQueue<Sp
     return new BullMqJobQueue(queue, worker, redis);
   }
 
-  async add<Kind extends Spec['kind']>(owner: string, kind: Kind, payload: Extract<Spec, { kind: Kind }>['payload']): Promise<string> {
+  add<Kind extends Spec['kind']>(owner: string, kind: Kind, payload: Extract<Spec, { kind: Kind }>['payload']): Promise<string> {
+    return this.whileRedisAnswers(() => this.addJob(owner, kind, payload));
+  }
+
+  get(owner: string, id: string): Promise<JobView<Result, Spec['kind']> | undefined> {
+    return this.whileRedisAnswers(() => this.getJob(owner, id));
+  }
+
+  list(owner: string): Promise<JobView<Result, Spec['kind']>[]> {
+    return this.whileRedisAnswers(() => this.listJobs(owner));
+  }
+
+  private async addJob<Kind extends Spec['kind']>(
+    owner: string,
+    kind: Kind,
+    payload: Extract<Spec, { kind: Kind }>['payload'],
+  ): Promise<string> {
     const id = randomUUID();
     const index = this.ownerIndex(owner);
     // Indexed first: an id whose job never got added is pruned by list, while a job missing from the index would never be listed.
@@ -94,16 +110,16 @@ export class BullMqJobQueue<Spec extends JobSpec, Result> implements JobQueue<Sp
     return id;
   }
 
-  async get(owner: string, id: string): Promise<JobView<Result, Spec['kind']> | undefined> {
+  private async getJob(owner: string, id: string): Promise<JobView<Result, Spec['kind']> | undefined> {
     const job = await this.queue.getJob(id);
     if (job === undefined || job.data.owner !== owner) return undefined;
     return viewOf<Spec, Result>(job);
   }
 
-  async list(owner: string): Promise<JobView<Result, Spec['kind']>[]> {
+  private async listJobs(owner: string): Promise<JobView<Result, Spec['kind']>[]> {
     const index = this.ownerIndex(owner);
     const ids = await this.redis.zrevrange(index, 0, listedJobsLimit - 1);
-    const views = await Promise.all(ids.map((id) => this.get(owner, id)));
+    const views = await Promise.all(ids.map((id) => this.getJob(owner, id)));
     const gone = ids.filter((_, position) => views[position] === undefined);
     // Finished jobs BullMQ has removed leave their ids behind in the index.
     if (gone.length > 0) await this.redis.zrem(index, ...gone);
@@ -118,9 +134,32 @@ export class BullMqJobQueue<Spec extends JobSpec, Result> implements JobQueue<Sp
     await this.redis.quit();
   }
 
+  /**
+   * While Redis is disconnected the job endpoints answer at once with 503
+   * service_unavailable (the client may retry) instead of waiting on
+   * reconnection attempts; a failure because the connection dropped midway
+   * is reported the same way, not as a bug.
+   */
+  private async whileRedisAnswers<T>(work: () => Promise<T>): Promise<T> {
+    if (this.redis.status !== 'ready') throw queueUnavailable(undefined);
+    try {
+      return await work();
+    } catch (error) {
+      if (this.redis.status === 'ready') throw error;
+      throw queueUnavailable(error);
+    }
+  }
+
   private ownerIndex(owner: string): string {
     return this.queue.toKey(`owner:${owner}`);
   }
+}
+
+function queueUnavailable(cause: unknown): AppError {
+  return new AppError('service_unavailable', 'The job queue is unavailable: its Redis cannot be reached. Try again later.', {
+    cause,
+    retryable: true,
+  });
 }
 
 async function runJob<Spec extends JobSpec, Result>(

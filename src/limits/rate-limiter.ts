@@ -12,7 +12,9 @@ export interface RateLimiter {
 /**
  * Per-identity request budgets with rate-limiter-flexible: in memory on one
  * instance, in Redis when REDIS_URL is set so that every instance shares
- * them. Guests are counted by their client address as well, so reconnecting
+ * them; while Redis cannot be reached each instance counts in memory
+ * (rate-limiter-flexible's insurance limiter) rather than failing requests.
+ * Guests are counted by their client address as well, so reconnecting
  * (a new socket, a new session) does not reset their budget. The local user
  * of single-user mode owns the server and is not limited.
  */
@@ -51,6 +53,7 @@ export class FlexibleRateLimiter implements RateLimiter {
   private create(name: string, budget: RateBudget): RateLimiterAbstract | undefined {
     if (budget.points === 0) return undefined;
     const options = { points: budget.points, duration: budget.windowSeconds, keyPrefix: `${this.settings.redisKeyPrefix}:${name}` };
-    return this.redis === undefined ? new RateLimiterMemory(options) : new RateLimiterRedis({ ...options, storeClient: this.redis });
+    if (this.redis === undefined) return new RateLimiterMemory(options);
+    return new RateLimiterRedis({ ...options, storeClient: this.redis, insuranceLimiter: new RateLimiterMemory(options) });
   }
 }

@@ -1,0 +1,87 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CuttableRelay } from '../support/cuttable-relay.js';
+import { FakeUpstream } from '../support/fake-upstream.js';
+import { redisTestPrefix, type RedisTestPrefix } from '../support/redis-test-prefix.js';
+import { checkRedis, redisUrl, requireService } from '../support/services.js';
+import { startTestServer, type TestServer } from '../support/test-server.js';
+import { signToken, testJwtSecret } from '../support/tokens.js';
+
+const redisAvailable = await requireService('Redis', () => checkRedis());
+
+/**
+ * Redis going away under a running server (REDIS_URL set): seed 001's job
+ * endpoints answer 503 service_unavailable instead of failing as a bug,
+ * chat goes on (rate limits count in memory meanwhile), and jobs work again
+ * once Redis is back.
+ */
+describe.skipIf(!redisAvailable)('a Redis outage', () => {
+  let relay: CuttableRelay;
+  let keys: RedisTestPrefix;
+  let fake: FakeUpstream;
+  let server: TestServer;
+  let token: string;
+
+  beforeAll(async () => {
+    const redis = new URL(redisUrl());
+    relay = await CuttableRelay.start({ host: redis.hostname, port: Number(redis.port || 6379) });
+    keys = redisTestPrefix();
+    fake = await FakeUpstream.start();
+    server = await startTestServer({
+      env: {
+        JWT_SECRET: testJwtSecret,
+        OPENAI_API_KEY: 'sk-test',
+        OPENAI_BASE_URL: fake.openaiBaseUrl,
+        REDIS_URL: `redis://127.0.0.1:${relay.port}`,
+        JOB_QUEUE_PREFIX: keys.prefix,
+        RATE_LIMIT_REDIS_PREFIX: keys.prefix,
+      },
+    });
+    token = await signToken('alice');
+  });
+  afterAll(async () => {
+    relay.restore();
+    await server?.close();
+    await fake?.close();
+    await relay.close();
+    await keys.remove();
+  });
+
+  function call(method: string, path: string, body?: unknown): Promise<Response> {
+    const headers: Record<string, string> = { authorization: `Bearer ${token}` };
+    if (body !== undefined) headers['content-type'] = 'application/json';
+    return fetch(`${server.url}/api/v1/ai${path}`, { method, headers, ...(body === undefined ? {} : { body: JSON.stringify(body) }) });
+  }
+
+  it('answers 503 service_unavailable on the job endpoints while Redis is unreachable, and recovers', async () => {
+    const queued = await call('POST', '/jobs/completions', { message: 'Before the outage' });
+    expect(queued.status).toBe(202);
+    const { jobId } = (await queued.json()) as { jobId: string };
+
+    relay.cut();
+    for (const [method, path, body] of [
+      ['POST', '/jobs/completions', { message: 'During the outage' }],
+      ['GET', `/jobs/${jobId}`, undefined],
+      ['GET', '/jobs', undefined],
+    ] as const) {
+      const response = await call(method, path, body);
+      expect(response.status, `${method} ${path}`).toBe(503);
+      const { error } = (await response.json()) as { error: { code: string; message: string } };
+      expect(error.code).toBe('service_unavailable');
+      expect(error.message).toMatch(/job queue is unavailable/);
+    }
+
+    // Rate limits fall back to counting in memory: chat itself is not refused.
+    const chat = await call('POST', '/chat', { message: 'Still there?' });
+    expect(chat.status).toBe(200);
+
+    relay.restore();
+    await expect
+      .poll(async () => (await call('POST', '/jobs/completions', { message: 'After the outage' })).status, {
+        timeout: 10_000,
+        interval: 200,
+      })
+      .toBe(202);
+    const job = await call('GET', `/jobs/${jobId}`);
+    expect(job.status).toBe(200);
+  });
+});

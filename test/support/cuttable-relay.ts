@@ -1,0 +1,52 @@
+import { connect, createServer, type Server, type Socket } from 'node:net';
+
+/**
+ * A loopback TCP relay in front of a real service (the machine's Redis)
+ * that a test can cut and restore, as a network outage would: cutting
+ * closes every relayed connection and refuses new ones until restored.
+ * The service itself is untouched, so other suites sharing it see nothing.
+ */
+export class CuttableRelay {
+  private readonly sockets = new Set<Socket>();
+  private isCut = false;
+
+  private constructor(
+    private readonly server: Server,
+    readonly port: number,
+  ) {}
+
+  static async start(target: { host: string; port: number }): Promise<CuttableRelay> {
+    let relay: CuttableRelay | undefined;
+    const server = createServer((client) => {
+      if (relay === undefined || relay.isCut) return void client.destroy();
+      const upstream = connect(target.port, target.host);
+      for (const socket of [client, upstream]) {
+        relay.sockets.add(socket);
+        socket.on('error', () => {});
+        socket.on('close', () => relay!.sockets.delete(socket));
+      }
+      client.pipe(upstream).pipe(client);
+      client.on('close', () => upstream.destroy());
+      upstream.on('close', () => client.destroy());
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const address = server.address();
+    if (address === null || typeof address === 'string') throw new Error('relay has no TCP address');
+    relay = new CuttableRelay(server, address.port);
+    return relay;
+  }
+
+  cut(): void {
+    this.isCut = true;
+    for (const socket of this.sockets) socket.destroy();
+  }
+
+  restore(): void {
+    this.isCut = false;
+  }
+
+  async close(): Promise<void> {
+    this.cut();
+    await new Promise<void>((resolve) => this.server.close(() => resolve()));
+  }
+}
