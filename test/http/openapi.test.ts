@@ -17,6 +17,14 @@ describe('the OpenAPI document', () => {
     expect(JSON.stringify(chat?.requestBody)).toContain('messages');
   });
 
+  it('marks a body the route may go without as optional, and the others as required', async () => {
+    const document = (await (await fetch(`${server.url}/openapi.json`)).json()) as {
+      paths: Record<string, Record<string, { requestBody?: { required?: boolean } }>>;
+    };
+    expect(document.paths['/api/v1/chat/sessions']?.post?.requestBody?.required).toBe(false);
+    expect(document.paths['/v1/chat/completions']?.post?.requestBody?.required).toBe(true);
+  });
+
   it('has a browsable UI at /docs', async () => {
     const response = await fetch(`${server.url}/docs`);
     expect(response.status).toBe(200);
