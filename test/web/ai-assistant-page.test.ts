@@ -1,0 +1,162 @@
+import { access, mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { chromium, type BrowserContext, type Locator, type Page } from 'playwright-core';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { FakeUpstream } from '../support/fake-upstream.js';
+import { requireService } from '../support/services.js';
+import { startTestServer, type TestServer } from '../support/test-server.js';
+import { signToken, testJwtSecret } from '../support/tokens.js';
+
+/** Debian's Chromium (apt package `chromium`, installed by .ci/run). */
+const chromiumPath = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+const chromiumAvailable = await requireService('Chromium', () => access(chromiumPath));
+
+const quickPrompt = 'Give me five video ideas for a cooking channel';
+const slowReply = 'Here are five ideas: knife skills, one-pan dinners, street food, baking basics and a pantry challenge.';
+
+/** A real Chromium with a profile of its own, so storage never leaks between tests. */
+async function openBrowser(): Promise<{ context: BrowserContext; close(): Promise<void> }> {
+  const profile = await mkdtemp(path.join(os.tmpdir(), 'parley-chromium-'));
+  const context = await chromium.launchPersistentContext(profile, {
+    executablePath: chromiumPath,
+    headless: true,
+    args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+  });
+  return {
+    context,
+    async close() {
+      await context.close();
+      await rm(profile, { recursive: true, force: true });
+    },
+  };
+}
+
+const messagesOf = (page: Page, role: 'user' | 'assistant') => page.locator(`.message[data-role="${role}"] .bubble`);
+
+/** playwright-core has no web-first assertions: vitest polls the page instead. */
+const textsOf = (locator: Locator) => expect.poll(() => locator.allTextContents(), { timeout: 5_000 });
+const countOf = (locator: Locator) => expect.poll(() => locator.count(), { timeout: 5_000 });
+
+/**
+ * The page's globals, typed for code that runs in the browser (the tests
+ * compile without the DOM types). Functions handed to page.evaluate are sent
+ * as source, so each one reads globalThis itself.
+ */
+type BrowserGlobals = { document: any; sessionStorage: { getItem(key: string): string | null } };
+
+describe.skipIf(!chromiumAvailable)("seed 002's web chat page at /ai-assistant, in Chromium", () => {
+  let fake: FakeUpstream;
+  let server: TestServer;
+  let browser: Awaited<ReturnType<typeof openBrowser>>;
+  let page: Page;
+
+  beforeAll(async () => {
+    fake = await FakeUpstream.start();
+    // Local mode: the page needs no token (the last test starts a server that does).
+    server = await startTestServer({
+      env: { ANTHROPIC_API_KEY: 'sk-ant-test', ANTHROPIC_BASE_URL: fake.anthropicBaseUrl, PROVIDER_MAX_RETRIES: '0' },
+    });
+  });
+  beforeEach(async () => {
+    browser = await openBrowser();
+    page = await browser.context.newPage();
+  });
+  afterEach(async () => {
+    await browser.close();
+    fake.reset();
+  });
+  afterAll(async () => {
+    await server.close();
+    await fake.close();
+  });
+
+  it('streams the reply to a quick prompt into the page and shows the history again after a reload', async () => {
+    fake.behaviour = { ...fake.behaviour, reply: slowReply, tokenDelayMs: 25 };
+    await page.goto(`${server.url}/ai-assistant`);
+    await countOf(page.locator('.quick-prompt')).toBe(4);
+
+    await page.getByRole('button', { name: quickPrompt }).click();
+    await textsOf(messagesOf(page, 'user')).toEqual([quickPrompt]);
+    // Seen mid-stream: part of the reply is on the page before the rest has arrived.
+    await page.waitForFunction(
+      (full) => {
+        const text: string =
+          (globalThis as unknown as BrowserGlobals).document.querySelector('.message[data-role="assistant"] .bubble')?.textContent ?? '';
+        return text.length > 0 && text.length < full.length && full.startsWith(text);
+      },
+      slowReply,
+      { polling: 'raf' },
+    );
+    await textsOf(messagesOf(page, 'assistant')).toEqual([slowReply]);
+    await page.locator('#empty-state').waitFor({ state: 'hidden' });
+
+    // The conversation is the server's: stored, and shown again from there.
+    const sessionId = await page.evaluate(() =>
+      (globalThis as unknown as BrowserGlobals).sessionStorage.getItem('parley.ai-assistant.session'),
+    );
+    const stored = (await (await fetch(`${server.url}/api/v1/chat/messages/${sessionId}`)).json()) as { messages: { content: string }[] };
+    expect(stored.messages.map((message) => message.content)).toEqual([quickPrompt, slowReply]);
+    await page.reload();
+    await textsOf(messagesOf(page, 'user')).toEqual([quickPrompt]);
+    await textsOf(messagesOf(page, 'assistant')).toEqual([slowReply]);
+
+    await page.getByRole('button', { name: 'New chat' }).click();
+    await countOf(page.locator('.message')).toBe(0);
+    await page.locator('#empty-state').waitFor({ state: 'visible' });
+  });
+
+  it('sends on Enter, keeps Shift+Enter as a new line, and shows text as text', async () => {
+    await page.goto(`${server.url}/ai-assistant`);
+    const input = page.getByRole('textbox', { name: 'Message' });
+    await input.click();
+    await page.keyboard.type('<b>line one</b>');
+    await page.keyboard.press('Shift+Enter');
+    await page.keyboard.type('line two');
+    await countOf(messagesOf(page, 'user')).toBe(0);
+    await page.keyboard.press('Enter');
+
+    const sent = '<b>line one</b>\nline two';
+    await textsOf(messagesOf(page, 'user')).toEqual([sent]);
+    await textsOf(messagesOf(page, 'assistant')).toEqual([`You said: ${sent}`]);
+    expect(await input.inputValue()).toBe('');
+    // Markup in a message is shown, never interpreted.
+    await countOf(page.locator('.bubble b')).toBe(0);
+  });
+
+  it("shows the provider's failure and sends the message again on Retry", async () => {
+    fake.failNext({ status: 500 });
+    await page.goto(`${server.url}/ai-assistant`);
+    await page.getByRole('textbox', { name: 'Message' }).fill('Are you there?');
+    await page.getByRole('button', { name: 'Send' }).click();
+
+    const error = page.getByRole('alert');
+    await error.waitFor({ state: 'visible' });
+    await expect.poll(() => error.textContent()).toContain('Anthropic');
+    await countOf(page.locator('.message')).toBe(0);
+
+    await page.getByRole('button', { name: 'Retry' }).click();
+    await error.waitFor({ state: 'hidden' });
+    // The server keeps the failed attempt's user message, so the retried turn carries it twice.
+    await textsOf(messagesOf(page, 'assistant')).toEqual([expect.stringMatching(/^You said: Are you there\?(\n\nAre you there\?)?$/)]);
+  });
+
+  it('asks for a sign-in token when the server requires one, and sends with it', async () => {
+    const guarded = await startTestServer({
+      env: { JWT_SECRET: testJwtSecret, ANTHROPIC_API_KEY: 'sk-ant-test', ANTHROPIC_BASE_URL: fake.anthropicBaseUrl },
+    });
+    try {
+      await page.goto(`${guarded.url}/ai-assistant`);
+      await page.getByRole('button', { name: quickPrompt }).click();
+      await expect.poll(() => page.getByRole('alert').textContent()).toContain('sign-in token');
+      expect(await page.locator('#token-settings').getAttribute('open')).toBe('');
+
+      await page.getByLabel('Bearer token (JWT) for servers that require one').fill(await signToken('creator'));
+      await page.getByRole('button', { name: 'Save' }).click();
+      await page.getByRole('button', { name: 'Retry' }).click();
+      await textsOf(messagesOf(page, 'assistant')).toEqual([`You said: ${quickPrompt}`]);
+    } finally {
+      await guarded.close();
+    }
+  });
+});
