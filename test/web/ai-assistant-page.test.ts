@@ -36,6 +36,11 @@ const messagesOf = (page: Page, role: 'user' | 'assistant') => page.locator(`.me
 
 /** playwright-core has no web-first assertions: vitest polls the page instead. */
 const textsOf = (locator: Locator) => expect.poll(() => locator.allTextContents(), { timeout: 5_000 });
+/** Rendered replies' text with Markdown's block breaks folded into single spaces. */
+const repliesOf = (page: Page) =>
+  expect.poll(async () => (await messagesOf(page, 'assistant').allTextContents()).map((text) => text.replace(/\s+/g, ' ').trim()), {
+    timeout: 5_000,
+  });
 const countOf = (locator: Locator) => expect.poll(() => locator.count(), { timeout: 5_000 });
 
 /**
@@ -82,13 +87,15 @@ describe.skipIf(!chromiumAvailable)("seed 002's web chat page at /ai-assistant, 
     await page.waitForFunction(
       (full) => {
         const text: string =
-          (globalThis as unknown as BrowserGlobals).document.querySelector('.message[data-role="assistant"] .bubble')?.textContent ?? '';
+          (globalThis as unknown as BrowserGlobals).document
+            .querySelector('.message[data-role="assistant"] .bubble')
+            ?.textContent?.trim() ?? '';
         return text.length > 0 && text.length < full.length && full.startsWith(text);
       },
       slowReply,
       { polling: 'raf' },
     );
-    await textsOf(messagesOf(page, 'assistant')).toEqual([slowReply]);
+    await repliesOf(page).toEqual([slowReply]);
     await page.locator('#empty-state').waitFor({ state: 'hidden' });
 
     // The conversation is the server's: stored, and shown again from there.
@@ -99,14 +106,14 @@ describe.skipIf(!chromiumAvailable)("seed 002's web chat page at /ai-assistant, 
     expect(stored.messages.map((message) => message.content)).toEqual([quickPrompt, slowReply]);
     await page.reload();
     await textsOf(messagesOf(page, 'user')).toEqual([quickPrompt]);
-    await textsOf(messagesOf(page, 'assistant')).toEqual([slowReply]);
+    await repliesOf(page).toEqual([slowReply]);
 
     await page.getByRole('button', { name: 'New chat' }).click();
     await countOf(page.locator('.message')).toBe(0);
     await page.locator('#empty-state').waitFor({ state: 'visible' });
   });
 
-  it('sends on Enter, keeps Shift+Enter as a new line, and shows text as text', async () => {
+  it("sends on Enter, keeps Shift+Enter as a new line, and shows the user's words as text", async () => {
     await page.goto(`${server.url}/ai-assistant`);
     const input = page.getByRole('textbox', { name: 'Message' });
     await input.click();
@@ -118,10 +125,29 @@ describe.skipIf(!chromiumAvailable)("seed 002's web chat page at /ai-assistant, 
 
     const sent = '<b>line one</b>\nline two';
     await textsOf(messagesOf(page, 'user')).toEqual([sent]);
-    await textsOf(messagesOf(page, 'assistant')).toEqual([`You said: ${sent}`]);
+    await repliesOf(page).toEqual([expect.stringContaining('line two')]);
     expect(await input.inputValue()).toBe('');
-    // Markup in a message is shown, never interpreted.
-    await countOf(page.locator('.bubble b')).toBe(0);
+    // Markup the user types is shown, never interpreted.
+    await countOf(page.locator('.message[data-role="user"] .bubble b')).toBe(0);
+  });
+
+  it('renders a Markdown reply as HTML, sanitized', async () => {
+    fake.behaviour = {
+      ...fake.behaviour,
+      reply:
+        '**Three** ideas:\n\n- one\n- two\n- `three`\n\n<img src="x" onerror="window.hacked = true"><script>window.hacked = true</script>',
+    };
+    await page.goto(`${server.url}/ai-assistant`);
+    await page.getByRole('button', { name: quickPrompt }).click();
+
+    const reply = page.locator('.message[data-role="assistant"] .bubble');
+    await textsOf(reply.locator('li')).toEqual(['one', 'two', 'three']);
+    expect(await reply.locator('strong').textContent()).toBe('Three');
+    expect(await reply.locator('code').textContent()).toBe('three');
+    // DOMPurify keeps the image but not its handler, and drops the script.
+    expect(await reply.locator('img').getAttribute('onerror')).toBeNull();
+    await countOf(reply.locator('script')).toBe(0);
+    expect(await page.evaluate(() => (globalThis as unknown as { hacked?: boolean }).hacked)).toBeUndefined();
   });
 
   it("shows the provider's failure and sends the message again on Retry", async () => {
@@ -138,7 +164,7 @@ describe.skipIf(!chromiumAvailable)("seed 002's web chat page at /ai-assistant, 
     await page.getByRole('button', { name: 'Retry' }).click();
     await error.waitFor({ state: 'hidden' });
     // The server keeps the failed attempt's user message, so the retried turn carries it twice.
-    await textsOf(messagesOf(page, 'assistant')).toEqual([expect.stringMatching(/^You said: Are you there\?(\n\nAre you there\?)?$/)]);
+    await repliesOf(page).toEqual([expect.stringMatching(/^You said: Are you there\?( Are you there\?)?$/)]);
   });
 
   it('asks for a sign-in token when the server requires one, and sends with it', async () => {
@@ -154,7 +180,7 @@ describe.skipIf(!chromiumAvailable)("seed 002's web chat page at /ai-assistant, 
       await page.getByLabel('Bearer token (JWT) for servers that require one').fill(await signToken('creator'));
       await page.getByRole('button', { name: 'Save' }).click();
       await page.getByRole('button', { name: 'Retry' }).click();
-      await textsOf(messagesOf(page, 'assistant')).toEqual([`You said: ${quickPrompt}`]);
+      await repliesOf(page).toEqual([`You said: ${quickPrompt}`]);
     } finally {
       await guarded.close();
     }

@@ -1,6 +1,10 @@
 // The AI Assistant page of seed 002: chat sessions over /api/v1/chat, replies
 // streamed as Server-Sent Events read with fetch (docs/protocols/chat-sessions.md).
-// No build step and no dependencies: the server serves this file as it is.
+// No build step: the server serves this file as it is, and marked and
+// DOMPurify as the ES modules their packages ship.
+
+import { marked } from '/ai-assistant/vendor/marked.js';
+import DOMPurify from '/ai-assistant/vendor/purify.js';
 
 const api = '/api/v1/chat';
 const sessionKey = 'parley.ai-assistant.session';
@@ -81,6 +85,11 @@ async function readEvents(response, onEvent) {
   }
 }
 
+/** Replies are Markdown: rendered, then sanitized, since a model can be talked into writing any HTML. */
+function renderReply(bubble, markdown) {
+  bubble.innerHTML = DOMPurify.sanitize(marked.parse(markdown, { async: false, gfm: true, breaks: true }));
+}
+
 function addMessage(role, content) {
   elements.emptyState.hidden = true;
   const message = document.createElement('div');
@@ -92,8 +101,9 @@ function addMessage(role, content) {
   avatar.setAttribute('aria-hidden', 'true');
   const bubble = document.createElement('div');
   bubble.className = 'bubble';
-  // textContent, never innerHTML: a reply is shown as text, whatever it contains.
-  bubble.textContent = content;
+  // The user's own words are shown as typed: text, never markup.
+  if (role === 'assistant') renderReply(bubble, content);
+  else bubble.textContent = content;
   message.append(avatar, bubble);
   elements.messages.append(message);
   scrollToEnd();
@@ -161,17 +171,27 @@ async function send(content) {
       response = await postJson('/messages?stream=true', { session_id: sessionId, content }, { Accept: 'text/event-stream' });
     }
     let failure;
+    let text = '';
+    // Re-rendered at most once a frame, however many deltas arrive in between.
+    let frame;
+    const render = () => {
+      frame = undefined;
+      renderReply(bubble, text);
+      scrollToEnd();
+    };
     await readEvents(response, (event) => {
       if (event.type === 'delta') {
-        bubble.textContent += event.content;
-        scrollToEnd();
+        text += event.content;
+        frame ??= requestAnimationFrame(render);
       } else if (event.type === 'done') {
-        bubble.textContent = event.message.content;
+        text = event.message.content;
       } else if (event.type === 'error') {
         failure = new ChatError(event.message, 200);
       }
     });
+    if (frame !== undefined) cancelAnimationFrame(frame);
     if (failure !== undefined) throw failure;
+    render();
     reply.classList.remove('typing');
   } catch (error) {
     reply.remove();

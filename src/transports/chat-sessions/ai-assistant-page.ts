@@ -1,5 +1,6 @@
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { FastifyInstance, FastifyReply } from 'fastify';
@@ -11,22 +12,33 @@ const pageFiles = {
   'ai-assistant.css': 'text/css; charset=utf-8',
 } as const;
 
+const javascript = 'text/javascript; charset=utf-8';
+
 /**
- * Seed 002's web chat page at /ai-assistant: three static files, read once
- * at startup, that speak the chat-sessions API from the browser. A handful
- * of fixed files needs no static-file server.
+ * Seed 002's web chat page at /ai-assistant: a few static files, read once
+ * at startup, that speak the chat-sessions API from the browser, plus the
+ * browser (ES module) builds of marked and DOMPurify for rendering replies.
+ * A handful of fixed files needs no static-file server.
  */
 export async function registerAiAssistantPage(app: FastifyInstance): Promise<void> {
   const directory = path.join(projectRoot(), 'web', 'ai-assistant');
-  const contents = new Map<string, Buffer>();
-  for (const name of Object.keys(pageFiles)) contents.set(name, await readFile(path.join(directory, name)));
-  const serve = (name: keyof typeof pageFiles) => async (_request: unknown, reply: FastifyReply) =>
-    reply.type(pageFiles[name]).send(contents.get(name));
+  const require = createRequire(import.meta.url);
+  const files = new Map<string, { type: string; path: string }>([
+    ...Object.entries(pageFiles).map(([name, type]) => [name, { type, path: path.join(directory, name) }] as const),
+    ['vendor/marked.js', { type: javascript, path: require.resolve('marked') }],
+    // The package's main entry is its CommonJS build; the ES module sits beside it.
+    ['vendor/purify.js', { type: javascript, path: path.join(path.dirname(require.resolve('dompurify')), 'purify.es.mjs') }],
+  ]);
   const hidden = { schema: { hide: true } };
-  app.get('/ai-assistant', hidden, serve('index.html'));
-  app.get('/ai-assistant/', hidden, serve('index.html'));
-  app.get('/ai-assistant/ai-assistant.js', hidden, serve('ai-assistant.js'));
-  app.get('/ai-assistant/ai-assistant.css', hidden, serve('ai-assistant.css'));
+  for (const [name, file] of files) {
+    const content = await readFile(file.path);
+    const serve = async (_request: unknown, reply: FastifyReply) => reply.type(file.type).send(content);
+    app.get(`/ai-assistant/${name}`, hidden, serve);
+    if (name === 'index.html') {
+      app.get('/ai-assistant', hidden, serve);
+      app.get('/ai-assistant/', hidden, serve);
+    }
+  }
 }
 
 /** The directory holding package.json, found upwards from this module (src/, dist/ or a bench build). */
