@@ -6,8 +6,8 @@
  * SocketClientsCommand messages; answers with SocketClientsReply.
  */
 import { performance } from 'node:perf_hooks';
-import { SignJWT } from 'jose';
 import { io, type Socket } from 'socket.io-client';
+import { signToken } from '../../test/support/tokens.js';
 
 export type SocketClientsCommand =
   | {
@@ -56,12 +56,12 @@ function reply(message: SocketClientsReply): void {
 }
 
 async function connect(url: string, count: number, concurrency: number, jwtSecret: string | undefined): Promise<void> {
-  const secret = jwtSecret === undefined ? undefined : new TextEncoder().encode(jwtSecret);
   let next = 0;
   let failed = 0;
   let firstError: string | undefined;
   const connectOne = async (index: number) => {
-    const auth = secret === undefined ? {} : { token: await userToken(`bench-${process.pid}-${index}`, secret) };
+    const auth =
+      jwtSecret === undefined ? {} : { token: await signToken(`bench-${process.pid}-${index}`, { secret: jwtSecret, expiresIn: '1d' }) };
     await new Promise<void>((resolve) => {
       const socket = io(url, { transports: ['websocket'], forceNew: true, reconnection: false, timeout: 30_000, auth });
       socket.once('connect', () => {
@@ -83,10 +83,6 @@ async function connect(url: string, count: number, concurrency: number, jwtSecre
     }),
   );
   reply({ type: 'connected', connected: sockets.length, failed, ...(firstError && { firstError }) });
-}
-
-function userToken(userId: string, secret: Uint8Array): Promise<string> {
-  return new SignJWT({}).setProtectedHeader({ alg: 'HS256' }).setSubject(userId).setExpirationTime('1d').sign(secret);
 }
 
 interface StreamChunk {

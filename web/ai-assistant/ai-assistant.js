@@ -159,16 +159,15 @@ async function send(content) {
   reply.classList.add('typing');
   const bubble = reply.querySelector('.bubble');
   try {
-    let sessionId = await ensureSession(content);
+    const sendTo = (sessionId) => postJson('/messages?stream=true', { session_id: sessionId, content }, { Accept: 'text/event-stream' });
     let response;
     try {
-      response = await postJson('/messages?stream=true', { session_id: sessionId, content }, { Accept: 'text/event-stream' });
+      response = await sendTo(await ensureSession(content));
     } catch (error) {
       // A session deleted elsewhere: start a new one and send again, once.
       if (!(error instanceof ChatError) || error.status !== 404) throw error;
       rememberSession(undefined);
-      sessionId = await ensureSession(content);
-      response = await postJson('/messages?stream=true', { session_id: sessionId, content }, { Accept: 'text/event-stream' });
+      response = await sendTo(await ensureSession(content));
     }
     let failure;
     let text = '';

@@ -5,14 +5,14 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { FastifyInstance, FastifyReply } from 'fastify';
 
+const javascript = 'text/javascript; charset=utf-8';
+
 /** The page's files, in web/ai-assistant/ at the project root, with their content types. */
 const pageFiles = {
   'index.html': 'text/html; charset=utf-8',
-  'ai-assistant.js': 'text/javascript; charset=utf-8',
+  'ai-assistant.js': javascript,
   'ai-assistant.css': 'text/css; charset=utf-8',
-} as const;
-
-const javascript = 'text/javascript; charset=utf-8';
+};
 
 /**
  * Seed 002's web chat page at /ai-assistant: a few static files, read once
