@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { setTimeout } from 'node:timers/promises';
 import { Queue, UnrecoverableError, Worker, type Job } from 'bullmq';
 import { Redis } from 'ioredis';
 import { AppError, toAppError } from '../core/errors.js';
@@ -35,6 +36,9 @@ interface JobData {
 
 /** Owner indexes outlive finished jobs a while, for owners who add nothing new. */
 const ownerIndexSeconds = 24 * 60 * 60;
+
+/** How long shutdown waits for the worker's Redis connections to come back after an outage. */
+const reconnectWaitOnCloseMs = 2_000;
 
 /**
  * Jobs on Redis through BullMQ: one Queue and one Worker. Waiting jobs
@@ -126,12 +130,34 @@ export class BullMqJobQueue<Spec extends JobSpec, Result> implements JobQueue<Sp
     return views.filter((view) => view !== undefined);
   }
 
-  /** Cancels running jobs (their signal fires); waiting jobs stay in Redis for the next start. */
+  /**
+   * Cancels running jobs (their signal fires); waiting jobs stay in Redis for the next start.
+   * BullMQ's graceful close waits forever on a connection that is still
+   * reconnecting (bullmq#4656), so after an outage it is used only once the
+   * worker's connections answer again; if Redis stays away the worker is
+   * closed by force, as nothing could be recorded in Redis anyway.
+   */
   async close(): Promise<void> {
     this.worker.cancelAllJobs('The server shut down while the job was running');
-    await this.worker.close();
+    const connected = await this.workerConnectedWithin(reconnectWaitOnCloseMs);
+    await this.worker.close(!connected);
     await this.queue.close();
-    await this.redis.quit();
+    if (this.redis.status === 'ready') await this.redis.quit();
+    else this.redis.disconnect();
+  }
+
+  private async workerConnectedWithin(ms: number): Promise<boolean> {
+    const deadline = Date.now() + ms;
+    const clients = await Promise.race([
+      Promise.all([this.worker.backend.client, this.worker.backend.blockingClient]),
+      setTimeout(ms, undefined),
+    ]);
+    if (clients === undefined) return false;
+    while (!clients.every((client) => client === undefined || client.status === 'ready')) {
+      if (Date.now() >= deadline) return false;
+      await setTimeout(20);
+    }
+    return true;
   }
 
   /**

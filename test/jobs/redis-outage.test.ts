@@ -1,3 +1,4 @@
+import { setTimeout } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CuttableRelay } from '../support/cuttable-relay.js';
 import { FakeUpstream } from '../support/fake-upstream.js';
@@ -83,5 +84,31 @@ describe.skipIf(!redisAvailable)('a Redis outage', () => {
       .toBe(202);
     const job = await call('GET', `/jobs/${jobId}`);
     expect(job.status).toBe(200);
+  });
+
+  it('shuts down while Redis is unreachable instead of waiting for it forever', async () => {
+    const redis = new URL(redisUrl());
+    const ownRelay = await CuttableRelay.start({ host: redis.hostname, port: Number(redis.port || 6379) });
+    const ownKeys = redisTestPrefix();
+    const doomed = await startTestServer({
+      env: {
+        OPENAI_API_KEY: 'sk-test',
+        OPENAI_BASE_URL: fake.openaiBaseUrl,
+        REDIS_URL: `redis://127.0.0.1:${ownRelay.port}`,
+        JOB_QUEUE_PREFIX: ownKeys.prefix,
+        RATE_LIMIT_REDIS_PREFIX: ownKeys.prefix,
+      },
+    });
+    try {
+      ownRelay.cut();
+      // Long enough for the worker's connections to be waiting between reconnection attempts.
+      await setTimeout(500);
+      // BullMQ's own graceful close would wait here until Redis came back (bullmq#4656).
+      const closed = await Promise.race([doomed.close().then(() => 'closed'), setTimeout(10_000, 'still waiting')]);
+      expect(closed).toBe('closed');
+    } finally {
+      await ownRelay.close();
+      await ownKeys.remove();
+    }
   });
 });
