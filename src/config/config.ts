@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { limitEnvironment, turnLimits, type TurnLimits } from './limit-settings.js';
 import { rateLimitEnvironment, rateLimitSettings, type RateLimitSettings } from './rate-limit-settings.js';
 import { resilienceEnvironment, resilienceSettings, type ResilienceSettings } from './resilience-settings.js';
+import { voiceEnvironment, voiceSettings, type VoiceSettings } from './voice-settings.js';
 import { surfaceDefaults, type SurfaceSettings, type SurfaceName } from './surface-defaults.js';
 
 /**
@@ -76,6 +77,7 @@ const environmentSchema = z.object({
   ...resilienceEnvironment,
   ...limitEnvironment,
   ...rateLimitEnvironment,
+  ...voiceEnvironment,
 });
 
 export type Environment = z.infer<typeof environmentSchema>;
@@ -119,6 +121,7 @@ export interface Config {
   resilience: ResilienceSettings;
   limits: TurnLimits;
   rateLimits: RateLimitSettings;
+  voice: VoiceSettings;
 }
 
 export class ConfigError extends Error {
@@ -163,6 +166,7 @@ export function loadConfig(environment: NodeJS.ProcessEnv = process.env): Config
     resilience: resilienceSettings(env),
     limits: turnLimits(env),
     rateLimits: rateLimitSettings(env),
+    voice: voiceSettings(env),
   };
 }
 

@@ -36,6 +36,27 @@ describe('configuration', () => {
     expect(surfaces.voice.model).toBe('gpt-4o-mini');
   });
 
+  it("picks the voice assistant's speech engines: OpenAI's with a key, the offline ones without, or the ones named", () => {
+    expect(loadConfig({}).voice).toMatchObject({
+      speechToText: { engine: 'pocketsphinx' },
+      textToSpeech: { engine: 'espeak', voice: 'en-us' },
+      silenceMs: 700,
+      maxUtteranceSeconds: 30,
+    });
+    expect(loadConfig({ OPENAI_API_KEY: 'sk-test' }).voice).toMatchObject({
+      speechToText: { engine: 'openai', model: 'whisper-1' },
+      textToSpeech: { engine: 'openai', model: 'tts-1', voice: 'alloy' },
+    });
+    // A base URL alone is usually Ollama or vLLM, which have no audio endpoints.
+    expect(loadConfig({ OPENAI_BASE_URL: 'http://127.0.0.1:11434/v1' }).voice.speechToText).toEqual({ engine: 'pocketsphinx' });
+    expect(loadConfig({ OPENAI_API_KEY: 'sk-test', SPEECH_TO_TEXT: 'pocketsphinx', TEXT_TO_SPEECH: 'none' }).voice).toMatchObject({
+      speechToText: { engine: 'pocketsphinx' },
+      textToSpeech: { engine: 'none' },
+    });
+    expect(() => loadConfig({ TEXT_TO_SPEECH: 'elevenlabs' })).toThrow(/TEXT_TO_SPEECH/);
+    expect(() => loadConfig({ VOICE_SILENCE_MS: '5' })).toThrow(/VOICE_SILENCE_MS/);
+  });
+
   it("prefers a surface's own seed variable and falls back to the other seed's", () => {
     const both = loadConfig({ OPENAI_MODEL: 'gpt-4-turbo', OPENAI_DEFAULT_MODEL: 'gpt-4o-mini' }).surfaces;
     expect(both.aiModule.model).toBe('gpt-4-turbo');

@@ -7,6 +7,8 @@ export const openaiRoutes: Record<string, (ex: Exchange) => void> = {
   'POST /v1/chat/completions': chatCompletions,
   'POST /v1/embeddings': embeddings,
   'POST /v1/moderations': moderations,
+  'POST /v1/audio/transcriptions': transcriptions,
+  'POST /v1/audio/speech': speech,
   'GET /v1/models': listModels,
 };
 
@@ -70,6 +72,9 @@ const FIELD_CHECKS = {
   model: (value: unknown) => typeof value === 'string',
   messages: (value: unknown) => Array.isArray(value),
   input: (value: unknown) => value !== undefined,
+  voice: (value: unknown) => typeof value === 'string' || (typeof value === 'object' && value !== null),
+  // An uploaded file, as the fake's multipart parsing records it (see RecordedRequest.body).
+  file: (value: unknown) => typeof value === 'object' && value !== null && Buffer.isBuffer((value as { bytes?: unknown }).bytes),
 };
 
 /** Runs OpenAI's checks in its order (auth, body, model); on failure the error is already sent. */
@@ -81,6 +86,8 @@ function accepted(ex: Exchange, required: (keyof typeof FIELD_CHECKS)[]): boolea
     return false;
   };
   if (typeof body !== 'object' || body === null || Array.isArray(body)) {
+    const multipart = ex.req.headers['content-type']?.startsWith('multipart/form-data');
+    if (multipart) return invalid('Could not parse multipart form');
     return invalid('We could not parse the JSON body of your request. The OpenAI API expects a JSON payload.');
   }
   for (const field of required) {
@@ -214,6 +221,22 @@ function moderate(text: string) {
     category_scores: byCategory((c) => (flagged && c === 'harassment' ? 0.98 : 0.0001)),
     category_applied_input_types: byCategory(() => ['text']),
   };
+}
+
+/** Hears `behaviour.transcript` in any upload; https://platform.openai.com/docs/api-reference/audio/createTranscription */
+function transcriptions(ex: Exchange): void {
+  if (!accepted(ex, ['file', 'model'])) return;
+  const { transcript } = ex.behaviour;
+  // response_format 'text' answers the bare text (with OpenAI's trailing newline); json is the default.
+  if (ex.body.response_format === 'text') return ex.send(200, `${transcript}\n`);
+  ex.send(200, { text: transcript });
+}
+
+/** Answers `behaviour.speech` as the MP3; https://platform.openai.com/docs/api-reference/audio/createSpeech */
+function speech(ex: Exchange): void {
+  if (!accepted(ex, ['model', 'input', 'voice'])) return;
+  ex.res.writeHead(200, { 'content-type': 'audio/mpeg', 'content-length': String(ex.behaviour.speech.length) });
+  ex.res.end(ex.behaviour.speech);
 }
 
 function listModels(ex: Exchange): void {

@@ -17,8 +17,13 @@ export interface RecordedRequest {
   method: string;
   path: string;
   headers: IncomingHttpHeaders;
-  /** The parsed JSON body; the raw text when it is not JSON; undefined when empty. */
+  /**
+   * The parsed JSON body; for multipart/form-data, its fields by name, a file
+   * as `{ name, type, size, bytes }`; the raw text when it is neither; undefined when empty.
+   */
   body: any;
+  /** The body's bytes as they arrived. */
+  raw: Buffer;
   /** true when the client closed the connection before the response finished */
   aborted: boolean;
 }
@@ -43,6 +48,10 @@ export interface Behaviour {
   usage: boolean;
   /** delay before sending response headers, ms */
   headersDelayMs: number;
+  /** The text POST /v1/audio/transcriptions hears in any audio. */
+  transcript: string;
+  /** The audio/mpeg bytes POST /v1/audio/speech answers (not a real MP3). */
+  speech: Buffer;
 }
 
 export function defaultBehaviour(): Behaviour {
@@ -52,6 +61,8 @@ export function defaultBehaviour(): Behaviour {
     tokenDelayMs: 0,
     usage: true,
     headersDelayMs: 0,
+    transcript: 'hello from the fake whisper',
+    speech: Buffer.from('ID3fake-mp3'),
   };
 }
 
@@ -159,7 +170,7 @@ export class FakeUpstream {
   #accept(req: IncomingMessage, res: ServerResponse): void {
     const path = (req.url ?? '/').split('?')[0]!;
     const method = req.method ?? 'GET';
-    const record: RecordedRequest = { method, path, headers: req.headers, body: undefined, aborted: false };
+    const record: RecordedRequest = { method, path, headers: req.headers, body: undefined, raw: Buffer.alloc(0), aborted: false };
     const ex = new Exchange(req, res, this.behaviour);
     this.requests.push(record);
     this.#open++;
@@ -170,9 +181,16 @@ export class FakeUpstream {
     });
     // An aborted upload errors the request stream; the 'close' above already accounts for it.
     req.on('error', () => {});
-    readBody(req, (body) => {
-      record.body = ex.body = body;
-      ex.after(ex.behaviour.headersDelayMs, () => this.#dispatch(ex, `${method} ${path}`));
+    readBody(req, (raw) => {
+      record.raw = raw;
+      const handle = (body: unknown) => {
+        record.body = ex.body = body;
+        ex.after(ex.behaviour.headersDelayMs, () => this.#dispatch(ex, `${method} ${path}`));
+      };
+      // Only uploads take the asynchronous parse; JSON stays synchronous, as benchmarks drive this fake too.
+      const contentType = req.headers['content-type'];
+      if (raw.length > 0 && contentType?.startsWith('multipart/form-data')) void parseForm(raw, contentType).then(handle);
+      else handle(parseBody(raw));
     });
   }
 
@@ -195,20 +213,49 @@ export class FakeUpstream {
   }
 }
 
-/** Reads the whole body and hands over the parsed JSON, the raw text if it is not JSON, or undefined if empty. */
-function readBody(req: IncomingMessage, done: (body: unknown) => void): void {
+/** Reads the whole body and hands over its bytes. */
+function readBody(req: IncomingMessage, done: (raw: Buffer) => void): void {
   const chunks: Buffer[] = [];
   req.on('data', (chunk: Buffer) => chunks.push(chunk));
-  req.on('end', () => {
-    done(parseBody(Buffer.concat(chunks).toString('utf8')));
-  });
+  req.on('end', () => done(Buffer.concat(chunks)));
 }
 
-function parseBody(text: string): unknown {
-  if (text === '') return undefined;
+/** The parsed JSON, the raw text if it is not JSON, or undefined if empty. */
+function parseBody(raw: Buffer): unknown {
+  if (raw.length === 0) return undefined;
+  const text = raw.toString('utf8');
   try {
     return JSON.parse(text);
   } catch {
     return text;
   }
+}
+
+export interface UploadedFile {
+  name: string;
+  type: string;
+  size: number;
+  bytes: Buffer;
+}
+
+/** A multipart form's fields, parsed by the WHATWG Request built into Node; the raw text if it is malformed. */
+async function parseForm(raw: Buffer, contentType: string): Promise<Record<string, string | UploadedFile> | string> {
+  let form: FormData;
+  try {
+    form = await new Request('http://fake-upstream.invalid', {
+      method: 'POST',
+      headers: { 'content-type': contentType },
+      body: raw,
+    }).formData();
+  } catch {
+    return raw.toString('utf8');
+  }
+  const fields: Record<string, string | UploadedFile> = {};
+  for (const [name, value] of form) {
+    fields[name] =
+      typeof value === 'string'
+        ? value
+        : { name: value.name, type: value.type, size: value.size, bytes: Buffer.from(await value.arrayBuffer()) };
+  }
+  return fields;
 }
