@@ -14,6 +14,7 @@ import { socketSurfaces } from './transports/socket-surfaces.js';
 import { ProviderRegistry } from './providers/provider-registry.js';
 import type { ChatStore } from './store/chat-store.js';
 import { openChatStore } from './store/open-chat-store.js';
+import { openSpeechEngines } from './voice/open-speech-engines.js';
 
 export interface App {
   server: FastifyInstance;
@@ -34,6 +35,7 @@ export interface AppOptions {
 /** Assembles store, providers, engine and transports from a parsed config. */
 export async function createApp(config: Config, options: AppOptions = {}): Promise<App> {
   const logger = options.logger ?? createLogger(config);
+  const speech = openSpeechEngines(config.voice, config.providers.openai);
   const store = await openChatStore(
     config.databaseUrl,
     options.postgresSchema === undefined ? {} : { postgresSchema: options.postgresSchema },
@@ -66,7 +68,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     await store.close();
     throw error;
   });
-  const dependencies = { config, engine, store, providers, authenticator, rateLimiter, logger, aiJobs };
+  const dependencies = { config, engine, store, providers, authenticator, rateLimiter, logger, aiJobs, speech };
   const server = await buildServer(dependencies, logger);
   const io = attachSocketServer(server.server, dependencies, socketSurfaces);
   // Open sockets would keep the HTTP server from closing.

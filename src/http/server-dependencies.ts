@@ -6,6 +6,7 @@ import type { ProviderRegistry } from '../providers/provider-registry.js';
 import type { RateLimiter } from '../limits/rate-limiter.js';
 import type { ChatStore } from '../store/chat-store.js';
 import type { AiJobQueue } from '../transports/ai-module-rest/ai-jobs.js';
+import type { SpeechEngines } from '../voice/speech-engines.js';
 
 /** What every transport is built from; assembled once in src/app.ts. */
 export interface ServerDependencies {
@@ -19,4 +20,6 @@ export interface ServerDependencies {
   rateLimiter: RateLimiter;
   /** Seed 001's background jobs; without it /api/v1/ai/jobs is not served. */
   aiJobs?: AiJobQueue;
+  /** Seed 004's speech-to-text and text-to-speech. */
+  speech: SpeechEngines;
 }

@@ -1,0 +1,221 @@
+import type { ChatEngine } from '../../core/chat-engine.js';
+import { isAbortError } from '../../core/errors.js';
+import type { Logger } from '../../core/logger.js';
+import { reportUnexpected } from '../../realtime/unexpected-error.js';
+import type { Identity } from '../../core/identity.js';
+import type { TurnClient } from '../../core/turn-guard.js';
+import type { SurfaceSettings } from '../../config/surface-defaults.js';
+import type { VoiceSettings } from '../../config/voice-settings.js';
+import type { RateLimiter } from '../../limits/rate-limiter.js';
+import type { StoredMessage } from '../../store/chat-store.js';
+import { RecordingDecoder } from '../../voice/recording-decoder.js';
+import type { SpeechToText, TextToSpeech } from '../../voice/speech-engines.js';
+import { UtteranceDetector } from '../../voice/utterance-detector.js';
+import type { AiResponse, ServerToClientEvents, VoiceFailure } from './voice-events.js';
+
+export interface VoiceSessionDependencies {
+  engine: ChatEngine;
+  speechToText: SpeechToText;
+  textToSpeech: TextToSpeech | undefined;
+  rateLimiter: RateLimiter;
+  surface: SurfaceSettings;
+  voice: VoiceSettings;
+  logger: Logger;
+}
+
+/** The socket a session talks to, reduced to what the session needs. */
+export interface VoiceClient {
+  /** Resolved on first use and kept; rejects with unauthorized for a bad token. */
+  identity(): Promise<Identity>;
+  address: string | undefined;
+  /** The key of the connection's conversation: history lasts as long as the connection. */
+  conversationKey: string;
+  emit<Event extends keyof ServerToClientEvents>(event: Event, ...payload: Parameters<ServerToClientEvents[Event]>): void;
+}
+
+interface Recording {
+  decoder: RecordingDecoder;
+  detector: UtteranceDetector;
+  heardSpeech: boolean;
+}
+
+/**
+ * One socket's conversation with the voice assistant. Audio is decoded as
+ * it arrives and cut into utterances; each utterance is transcribed in
+ * order and answered. One reply is current at a time: a new message, or the
+ * client's `interrupt` (barge-in), aborts the current reply, which is then
+ * stored as interrupted and never sent, so the client gets no stale audio.
+ */
+export class VoiceSession {
+  private recording: Recording | undefined;
+  private transcriptions: Promise<void> = Promise.resolve();
+  private reply: AbortController | undefined;
+  private readonly closing = new AbortController();
+
+  constructor(
+    private readonly dependencies: VoiceSessionDependencies,
+    private readonly client: VoiceClient,
+  ) {}
+
+  startRecording(): void {
+    if (this.recording !== undefined) void this.stopRecording();
+    const recording: Recording = {
+      // A refused recording stays current, ignoring its later pieces, until the client stops it or starts another.
+      decoder: new RecordingDecoder(
+        (pcm) => recording.detector.push(pcm),
+        (error) => this.report(error),
+      ),
+      detector: new UtteranceDetector({
+        silenceMs: this.dependencies.voice.silenceMs,
+        maxUtteranceSeconds: this.dependencies.voice.maxUtteranceSeconds,
+        onUtterance: (pcm) => {
+          recording.heardSpeech = true;
+          this.hear(pcm);
+        },
+      }),
+      heardSpeech: false,
+    };
+    this.recording = recording;
+  }
+
+  /** A recording starts with its first chunk when the client did not send start-recording. */
+  audio(chunk: Buffer): void {
+    if (this.recording === undefined) this.startRecording();
+    this.recording!.decoder.write(chunk);
+  }
+
+  /** Transcribes what was said since the last utterance; a recording with no speech at all gets an empty speech-result. */
+  async stopRecording(): Promise<void> {
+    const recording = this.recording;
+    if (recording === undefined) return;
+    this.recording = undefined;
+    await recording.decoder.finish();
+    if (recording.decoder.hasFailed) return;
+    const rest = recording.detector.flush();
+    if (rest !== undefined) this.hear(rest);
+    else if (!recording.heardSpeech && !this.closing.signal.aborted) this.client.emit('speech-result', { text: '', isFinal: true });
+  }
+
+  textMessage(text: string): void {
+    this.client.identity().then(
+      (identity) => this.respond(text, 'text', identity, { bucket: 'default', address: this.client.address }),
+      (error: unknown) => this.report(error),
+    );
+  }
+
+  /** Barge-in: the user spoke over the reply. The reply in progress is dropped. */
+  interrupt(): void {
+    if (this.reply === undefined) return;
+    this.reply.abort();
+    this.reply = undefined;
+    this.client.emit('ai-typing', { isTyping: false });
+  }
+
+  close(): void {
+    this.closing.abort();
+    this.reply?.abort();
+    this.recording?.decoder.destroy();
+    this.recording = undefined;
+  }
+
+  private hear(pcm: Buffer): void {
+    // In order, one at a time: the user's words become messages in the order they were said.
+    this.transcriptions = this.transcriptions.then(() => this.transcribe(pcm));
+  }
+
+  private async transcribe(pcm: Buffer): Promise<void> {
+    if (this.closing.signal.aborted) return;
+    try {
+      const identity = await this.client.identity();
+      // Counted here, before the recogniser is paid; the turn it leads to is not counted again.
+      await this.dependencies.rateLimiter.consume('default', identity, this.client.address);
+      const text = await this.dependencies.speechToText.transcribe(pcm, this.closing.signal);
+      if (this.closing.signal.aborted) return;
+      this.client.emit('speech-result', { text, isFinal: true });
+      if (text !== '') void this.respond(text, 'voice', identity, { bucket: 'none' });
+    } catch (error) {
+      this.report(error);
+    }
+  }
+
+  private async respond(text: string, source: 'voice' | 'text', identity: Identity, turnClient: TurnClient): Promise<void> {
+    this.reply?.abort();
+    const reply = new AbortController();
+    this.reply = reply;
+    this.client.emit('ai-typing', { isTyping: true });
+    try {
+      const message = await this.runTurn(text, source, identity, turnClient, reply.signal);
+      if (message === undefined || reply.signal.aborted) return;
+      const response = await this.speak(message, reply.signal);
+      if (!reply.signal.aborted) this.client.emit('ai-response', response);
+    } catch (error) {
+      this.report(error);
+    } finally {
+      if (this.reply === reply) {
+        this.reply = undefined;
+        this.client.emit('ai-typing', { isTyping: false });
+      }
+    }
+  }
+
+  /** The stored reply, or undefined when the turn failed (an error event was sent) or was aborted. */
+  private async runTurn(
+    text: string,
+    source: 'voice' | 'text',
+    identity: Identity,
+    turnClient: TurnClient,
+    signal: AbortSignal,
+  ): Promise<StoredMessage | undefined> {
+    const { surface } = this.dependencies;
+    const events = this.dependencies.engine.runTurn({
+      identity,
+      target: { kind: 'keyed', clientKey: this.client.conversationKey, create: { surface: 'voice' } },
+      content: text,
+      options: { ...surface },
+      signal,
+      client: turnClient,
+    });
+    let reply: StoredMessage | undefined;
+    for await (const event of events) {
+      if (event.type === 'turn-start') {
+        this.client.emit('message-received', { text, source, messageId: event.userMessage.id, timestamp: new Date().toISOString() });
+      } else if (event.type === 'turn-finish') {
+        reply = event.message;
+      } else if (event.type === 'turn-error') {
+        this.report(event.error);
+      }
+    }
+    return reply;
+  }
+
+  /** The reply with its speech; a failure to speak it still sends the text, with an error event saying why. */
+  private async speak(message: StoredMessage, signal: AbortSignal): Promise<AiResponse> {
+    const response: AiResponse = {
+      text: message.content,
+      audio: null,
+      mimeType: null,
+      messageId: message.id,
+      timestamp: new Date().toISOString(),
+    };
+    const { textToSpeech } = this.dependencies;
+    if (textToSpeech === undefined || message.content.trim() === '') return response;
+    try {
+      const speech = await textToSpeech.synthesize(message.content, signal);
+      response.audio = speech.audio.toString('base64');
+      response.mimeType = speech.mimeType;
+    } catch (error) {
+      if (!signal.aborted) this.report(error);
+    }
+    return response;
+  }
+
+  /** Sends a failure as an `error` event with its code; aborts are not failures, and nothing is sent once the socket is gone. */
+  report(error: unknown): void {
+    if (this.closing.signal.aborted || isAbortError(error)) return;
+    const appError = reportUnexpected(this.dependencies.logger, error, 'voice');
+    const failure: VoiceFailure = { message: appError.message, code: appError.code };
+    if (appError.field !== undefined) failure.field = appError.field;
+    if (appError.retryAfterSeconds !== undefined) failure.retryAfter = appError.retryAfterSeconds;
+    this.client.emit('error', failure);
+  }
+}
