@@ -211,3 +211,39 @@ describe.skipIf(!speechProgramsAvailable)('the voice assistant offline', () => {
     expect(mp3.length).toBeGreaterThan(5_000);
   });
 });
+
+describe.skipIf(!speechProgramsAvailable)('the voice assistant under rate limits', () => {
+  let fake: FakeUpstream;
+  let server: TestServer;
+  let client: VoiceTestClient | undefined;
+
+  beforeAll(async () => {
+    fake = await FakeUpstream.start();
+    server = await startTestServer({
+      env: {
+        JWT_SECRET: testJwtSecret,
+        OPENAI_API_KEY: 'sk-test',
+        OPENAI_BASE_URL: fake.openaiBaseUrl,
+        RATE_LIMIT_DEFAULT_ANONYMOUS: '2/60',
+      },
+    });
+  });
+  afterAll(async () => {
+    client?.close();
+    await server?.close();
+    await fake?.close();
+  });
+
+  it("counts typed messages and utterances against a guest's budget, refusing an utterance before it is transcribed", async () => {
+    client = await VoiceTestClient.connect(server.url);
+    client.socket.emit('text-message', 'one');
+    await client.waitFor('ai-response', 1);
+    client.socket.emit('text-message', 'two');
+    await client.waitFor('ai-response', 2);
+
+    await client.record(inChunks(await spokenWebm('hello there', 1000)));
+    const refused = await client.waitFor('error');
+    expect(refused).toMatchObject({ code: 'rate_limited', retryAfter: expect.any(Number) });
+    expect(fake.requests.filter((request) => request.path === '/v1/audio/transcriptions')).toEqual([]);
+  });
+});
