@@ -1,4 +1,6 @@
-import type { Namespace } from 'socket.io';
+import type { Namespace, Socket } from 'socket.io';
+import type { Authenticator } from '../../auth/authenticator.js';
+import type { Identity } from '../../core/identity.js';
 import { handshakeIdentity } from '../../realtime/handshake-identity.js';
 import type { SocketSurface } from '../../realtime/socket-server.js';
 import type { ClientToServerEvents, ServerToClientEvents } from './voice-events.js';
@@ -12,47 +14,54 @@ import { VoiceSession, type VoiceClient } from './voice-session.js';
  * bad token is answered with an `error` event on first use. Each connection
  * has its own conversation, so history lasts as long as the connection.
  */
+type VoiceSocket = Socket<ClientToServerEvents, ServerToClientEvents>;
+
 export const voiceSocket: SocketSurface = (io, dependencies) => {
   const { speech } = dependencies;
   const namespace = io.of('/') as Namespace<ClientToServerEvents, ServerToClientEvents>;
   namespace.on('connection', (socket) => {
-    let identity: ReturnType<VoiceClient['identity']> | undefined;
-    const client: VoiceClient = {
-      identity: () => (identity ??= handshakeIdentity(dependencies.authenticator, socket.handshake.auth, socket.id)),
-      address: socket.handshake.address,
-      conversationKey: socket.id,
-      emit: (event, ...payload) => socket.emit(event, ...payload),
-    };
-    const session = new VoiceSession(
-      {
-        engine: dependencies.engine,
-        speechToText: speech.speechToText,
-        textToSpeech: speech.textToSpeech,
-        rateLimiter: dependencies.rateLimiter,
-        surface: dependencies.config.surfaces.voice,
-        voice: dependencies.config.voice,
-        logger: dependencies.logger,
-      },
-      client,
-    );
-    const failed = (error: unknown) => session.report(error);
-    socket.on('start-recording', () => session.startRecording());
+    // Made on the first voice event: seed 003's sockets share this namespace and never need one.
+    let session: VoiceSession | undefined;
+    const voice = () =>
+      (session ??= new VoiceSession(
+        {
+          engine: dependencies.engine,
+          speechToText: speech.speechToText,
+          textToSpeech: speech.textToSpeech,
+          rateLimiter: dependencies.rateLimiter,
+          surface: dependencies.config.surfaces.voice,
+          voice: dependencies.config.voice,
+          logger: dependencies.logger,
+        },
+        voiceClient(socket, dependencies.authenticator),
+      ));
+    socket.on('start-recording', () => voice().startRecording());
     socket.on('audio-stream', (chunk) => {
       try {
-        session.audio(audioChunk(chunk));
+        voice().audio(audioChunk(chunk));
       } catch (error) {
-        failed(error);
+        voice().report(error);
       }
     });
-    socket.on('stop-recording', () => void session.stopRecording().catch(failed));
+    socket.on('stop-recording', () => void session?.stopRecording().catch((error: unknown) => session?.report(error)));
     socket.on('text-message', (payload) => {
       try {
-        session.textMessage(textMessage(payload));
+        voice().textMessage(textMessage(payload));
       } catch (error) {
-        failed(error);
+        voice().report(error);
       }
     });
-    socket.on('interrupt', () => session.interrupt());
-    socket.on('disconnect', () => session.close());
+    socket.on('interrupt', () => session?.interrupt());
+    socket.on('disconnect', () => session?.close());
   });
 };
+
+function voiceClient(socket: VoiceSocket, authenticator: Authenticator): VoiceClient {
+  let identity: Promise<Identity> | undefined;
+  return {
+    identity: () => (identity ??= handshakeIdentity(authenticator, socket.handshake.auth, socket.id)),
+    address: socket.handshake.address,
+    conversationKey: socket.id,
+    emit: (event, ...payload) => socket.emit(event, ...payload),
+  };
+}
