@@ -5,7 +5,9 @@ import { Authenticator } from './auth/authenticator.js';
 import type { Config } from './config/config.js';
 import { ChatEngine } from './core/chat-engine.js';
 import { TurnGuard } from './core/turn-guard.js';
+import { LocalConcurrencyLimiter } from './limits/concurrency-limiter.js';
 import { FlexibleRateLimiter } from './limits/rate-limiter.js';
+import { RedisConcurrencyLimiter } from './limits/redis-concurrency-limiter.js';
 import { buildServer } from './http/server.js';
 import { openJobQueue } from './jobs/open-job-queue.js';
 import { attachSocketServer } from './realtime/socket-server.js';
@@ -58,7 +60,12 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
   // Without a listener ioredis prints every connection error to stderr; the limiter falls back to memory meanwhile.
   redis?.on('error', (error: Error) => logger.warn({ error: error.message }, 'rate limits: redis connection error'));
   const rateLimiter = new FlexibleRateLimiter(config.rateLimits, redis);
-  const guard = new TurnGuard(config.limits, store, providers.moderation(), rateLimiter);
+  // A reply cannot outlive the provider's total timeout; its slot's lease lasts a minute longer.
+  const concurrency =
+    redis === undefined
+      ? new LocalConcurrencyLimiter()
+      : new RedisConcurrencyLimiter(redis, config.rateLimits.redisKeyPrefix, config.resilience.timeouts.totalMs + 60_000, logger);
+  const guard = new TurnGuard(config.limits, store, providers.moderation(), rateLimiter, concurrency);
   if (config.limits.moderationModel !== undefined && providers.moderation() === undefined) {
     logger.warn('MODERATION=true needs the OpenAI provider (OPENAI_API_KEY or OPENAI_BASE_URL); messages are not moderated');
   }

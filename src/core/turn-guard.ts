@@ -1,5 +1,6 @@
 import type { TurnLimits } from '../config/limit-settings.js';
 import type { RateLimitBucket } from '../config/rate-limit-settings.js';
+import { LocalConcurrencyLimiter, type ConcurrencyLimiter } from '../limits/concurrency-limiter.js';
 import type { RateLimiter } from '../limits/rate-limiter.js';
 import type { ModerationProvider } from '../providers/chat-provider.js';
 import type { ChatStore } from '../store/chat-store.js';
@@ -22,13 +23,12 @@ export interface TurnClient {
  * per-user limits (concurrency and budgets).
  */
 export class TurnGuard {
-  private readonly runningTurns = new Map<string, number>();
-
   constructor(
     private readonly limits: TurnLimits,
     private readonly store: ChatStore,
     private readonly moderation: ModerationProvider | undefined,
     private readonly rateLimiter: RateLimiter,
+    private readonly concurrency: ConcurrencyLimiter = new LocalConcurrencyLimiter(),
   ) {}
 
   /** Resolves with the function that releases the turn's slot, or throws why it may not run. */
@@ -70,28 +70,16 @@ export class TurnGuard {
     }
   }
 
-  private takeSlot(userId: string): () => void {
-    const running = this.runningTurns.get(userId) ?? 0;
+  private async takeSlot(userId: string): Promise<() => void> {
     const limit = this.limits.maxConcurrentTurnsPerUser;
-    if (limit > 0 && running >= limit) {
-      throw new AppError(
-        'concurrency_limited',
-        `You already have ${running} replies streaming; the limit is ${limit}. Wait for one to finish.`,
-        {
-          retryable: true,
-          retryAfterSeconds: 1,
-        },
-      );
-    }
-    this.runningTurns.set(userId, running + 1);
-    let released = false;
-    return () => {
-      if (released) return;
-      released = true;
-      const remaining = (this.runningTurns.get(userId) ?? 1) - 1;
-      if (remaining <= 0) this.runningTurns.delete(userId);
-      else this.runningTurns.set(userId, remaining);
-    };
+    if (limit === 0) return noop;
+    const slot = await this.concurrency.acquire(userId, limit);
+    if (slot.granted) return slot.release;
+    throw new AppError(
+      'concurrency_limited',
+      `You already have ${slot.running} replies streaming; the limit is ${limit}. Wait for one to finish.`,
+      { retryable: true, retryAfterSeconds: 1 },
+    );
   }
 }
 
