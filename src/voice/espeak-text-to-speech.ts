@@ -1,6 +1,6 @@
 import type { TextToSpeechSettings } from '../config/voice-settings.js';
 import { invalidRequest } from '../core/errors.js';
-import { programUnavailable, runProgram } from './run-program.js';
+import { programUnavailable, runSpeechProgram } from './run-program.js';
 import type { SynthesizedSpeech, TextToSpeech } from './speech-engines.js';
 
 export interface EspeakPrograms {
@@ -30,9 +30,9 @@ export class EspeakTextToSpeech implements TextToSpeech {
     if (text.trim() === '') throw invalidRequest('There is no text to speak', 'text');
     try {
       // The text goes in on stdin (--stdin reads it whole), never as an argument: one starting with '-' would be an option.
-      const wav = await runProgram(this.espeak, ['--stdout', '--stdin', '-v', this.voice], Buffer.from(text, 'utf8'), signal);
+      const wav = await runSpeechProgram(this.espeak, ['--stdout', '--stdin', '-v', this.voice], Buffer.from(text, 'utf8'), signal);
       const mp3Arguments = ['-v', 'error', '-i', 'pipe:0', '-f', 'mp3', '-c:a', 'libmp3lame', '-b:a', '64k', 'pipe:1'];
-      const mp3 = await runProgram(this.ffmpeg, mp3Arguments, wav.stdout, signal);
+      const mp3 = await runSpeechProgram(this.ffmpeg, mp3Arguments, wav.stdout, signal);
       return { audio: mp3.stdout, mimeType: 'audio/mpeg' };
     } catch (error) {
       if (signal.aborted) throw error;

@@ -1,7 +1,7 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { programUnavailable, runProgram } from './run-program.js';
+import { programUnavailable, runSpeechProgram } from './run-program.js';
 import type { SpeechToText } from './speech-engines.js';
 import { wavFile } from './wav-file.js';
 
@@ -33,7 +33,7 @@ export class PocketsphinxSpeechToText implements SpeechToText {
       const file = join(directory, 'speech.wav');
       await writeFile(file, wavFile(pcm), { signal });
       // Its log (model loading, per-utterance statistics) is megabytes of stderr nobody reads.
-      const { stdout } = await runProgram(this.program, ['-infile', file, '-logfn', '/dev/null'], undefined, signal);
+      const { stdout } = await runSpeechProgram(this.program, ['-infile', file, '-logfn', '/dev/null'], undefined, signal);
       return hypothesisOf(stdout.toString('utf8'));
     } catch (error) {
       if (signal.aborted) throw error;

@@ -1,5 +1,7 @@
 import { AppError } from '../core/errors.js';
 import { spawn } from 'node:child_process';
+import { availableParallelism } from 'node:os';
+import pLimit from 'p-limit';
 
 export interface ProgramResult {
   stdout: Buffer;
@@ -48,6 +50,18 @@ export function runProgram(program: string, args: string[], input: Buffer | unde
     });
     child.stdin.end(input);
   });
+}
+
+/**
+ * The local speech engines' runs at once, server-wide. Each is CPU-bound
+ * (pocketsphinx loads its model on every run), so running more than the
+ * machine has cores only slows them all; the others wait their turn.
+ */
+const speechProgramSlots = pLimit(availableParallelism());
+
+/** runProgram for the local speech engines, within speechProgramSlots. */
+export function runSpeechProgram(program: string, args: string[], input: Buffer | undefined, signal: AbortSignal): Promise<ProgramResult> {
+  return speechProgramSlots(() => runProgram(program, args, input, signal));
 }
 
 /**

@@ -1,6 +1,6 @@
 import { execFile } from 'node:child_process';
 import { readdir } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -226,6 +226,22 @@ describe.skipIf(!speechProgramsAvailable)('the offline speech engines', () => {
     expect(Date.now() - started).toBeLessThan(3_000);
     expect(await temporaryDirectories()).toEqual(before);
     await expect.poll(runningChildren, { timeout: 2_000 }).not.toContain('pocketsphinx_co');
+  });
+
+  it('runs no more recognisers at once than the machine has cores, queueing the rest', async () => {
+    const speech = await spokenPcm('how are you', 300);
+    const transcriptions = Array.from({ length: availableParallelism() + 3 }, () => pocketsphinx.transcribe(speech, never));
+    let mostAtOnce = 0;
+    let settled = false;
+    void Promise.allSettled(transcriptions).then(() => (settled = true));
+    while (!settled) {
+      mostAtOnce = Math.max(mostAtOnce, (await runningChildren()).filter((name) => name === 'pocketsphinx_co').length);
+      await sleep(20);
+    }
+
+    expect(mostAtOnce).toBeGreaterThan(0);
+    expect(mostAtOnce).toBeLessThanOrEqual(availableParallelism());
+    for (const text of await Promise.all(transcriptions)) expect(text).toContain('how');
   });
 
   it('rejects an already aborted signal before creating anything', async () => {
