@@ -17,6 +17,7 @@ export const voiceEnvironment = {
   TTS_VOICE: z.string().optional(),
   VOICE_SILENCE_MS: whole(100, 10_000),
   VOICE_MAX_UTTERANCE_SECONDS: whole(1, 300),
+  VOICE_MAX_RECORDINGS: whole(1, 100_000),
 };
 
 type VoiceEnvironment = z.infer<z.ZodObject<typeof voiceEnvironment>> & { OPENAI_API_KEY?: string | undefined };
@@ -32,6 +33,8 @@ export interface VoiceSettings {
   silenceMs: number;
   /** An utterance is cut here and transcribed even if the speaker goes on. */
   maxUtteranceSeconds: number;
+  /** Recordings being decoded at once, server-wide: each holds an ffmpeg process. */
+  maxOpenRecordings: number;
 }
 
 export function voiceSettings(env: VoiceEnvironment): VoiceSettings {
@@ -49,5 +52,6 @@ export function voiceSettings(env: VoiceEnvironment): VoiceSettings {
           : { engine: 'none' },
     silenceMs: env.VOICE_SILENCE_MS ?? 700,
     maxUtteranceSeconds: env.VOICE_MAX_UTTERANCE_SECONDS ?? 30,
+    maxOpenRecordings: env.VOICE_MAX_RECORDINGS ?? 200,
   };
 }

@@ -10,6 +10,23 @@ const decoderArguments = ['-v', 'error', '-i', 'pipe:0', '-f', 's16le', '-ac', '
 
 type Ffmpeg = ChildProcessByStdio<Writable, Readable, null>;
 
+/** Counts the recordings being decoded, server-wide, so that sockets cannot start ffmpeg processes without bound. */
+export class DecoderSlots {
+  private open = 0;
+
+  constructor(private readonly limit: number) {}
+
+  take(): boolean {
+    if (this.open >= this.limit) return false;
+    this.open++;
+    return true;
+  }
+
+  give(): void {
+    this.open--;
+  }
+}
+
 /**
  * Decodes one recording as it streams in: a browser's MediaRecorder sends
  * WebM/Opus (Ogg/Opus in Firefox) in 40–100 ms pieces, and only the first
@@ -23,6 +40,7 @@ export class RecordingDecoder {
   private failed = false;
 
   constructor(
+    private readonly slots: DecoderSlots,
     private readonly onPcm: (pcm: Buffer) => void,
     private readonly onFailure: (error: AppError) => void,
   ) {}
@@ -34,7 +52,18 @@ export class RecordingDecoder {
 
   write(chunk: Buffer): void {
     if (this.failed) return;
-    const ffmpeg = (this.ffmpeg ??= this.start());
+    if (this.ffmpeg === undefined) {
+      if (!this.slots.take()) {
+        return this.fail(
+          new AppError('service_unavailable', 'The server is decoding as many recordings as it can; try again shortly', {
+            retryable: true,
+            retryAfterSeconds: 1,
+          }),
+        );
+      }
+      this.ffmpeg = this.start();
+    }
+    const { ffmpeg } = this;
     if (ffmpeg.stdin.writableLength + chunk.length > maxPendingBytes) {
       this.destroy();
       return this.fail(new AppError('payload_too_large', 'Audio is arriving faster than it can be decoded', { field: 'audio' }));
@@ -66,7 +95,9 @@ export class RecordingDecoder {
         );
         resolve();
       });
+      // 'close' comes after 'error' too, even for a program that never started.
       ffmpeg.on('close', (code) => {
+        this.slots.give();
         if (code !== 0 && code !== null) this.fail(undecodable());
         resolve();
       });

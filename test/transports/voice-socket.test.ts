@@ -247,3 +247,35 @@ describe.skipIf(!speechProgramsAvailable)('the voice assistant under rate limits
     expect(fake.requests.filter((request) => request.path === '/v1/audio/transcriptions')).toEqual([]);
   });
 });
+
+describe.skipIf(!speechProgramsAvailable)('the voice assistant at its recording limit', () => {
+  let fake: FakeUpstream;
+  let server: TestServer;
+  const clients: VoiceTestClient[] = [];
+
+  beforeAll(async () => {
+    fake = await FakeUpstream.start();
+    server = await startTestServer({ env: { OPENAI_API_KEY: 'sk-test', OPENAI_BASE_URL: fake.openaiBaseUrl, VOICE_MAX_RECORDINGS: '1' } });
+  });
+  afterAll(async () => {
+    for (const client of clients) client.close();
+    await server?.close();
+    await fake?.close();
+  });
+
+  it('refuses a recording past VOICE_MAX_RECORDINGS with service_unavailable, and takes it once one has ended', async () => {
+    const speech = inChunks(await spokenWebm('hello there', 1000));
+    const [talking, waiting] = await Promise.all([VoiceTestClient.connect(server.url), VoiceTestClient.connect(server.url)]);
+    clients.push(talking, waiting);
+    await talking.record(speech.slice(0, 2), { stop: false });
+    await setTimeout(200);
+
+    await waiting.record(speech);
+    expect(await waiting.waitFor('error')).toMatchObject({ code: 'service_unavailable', retryAfter: 1 });
+
+    talking.socket.emit('stop-recording');
+    await talking.waitFor('speech-result');
+    await waiting.record(speech);
+    expect((await waiting.waitFor('ai-response')).text).toBe('You said: hello from the fake whisper');
+  });
+});

@@ -8,7 +8,7 @@ import type { SurfaceSettings } from '../../config/surface-defaults.js';
 import type { VoiceSettings } from '../../config/voice-settings.js';
 import type { RateLimiter } from '../../limits/rate-limiter.js';
 import type { StoredMessage } from '../../store/chat-store.js';
-import { RecordingDecoder } from '../../voice/recording-decoder.js';
+import { DecoderSlots, RecordingDecoder } from '../../voice/recording-decoder.js';
 import type { SpeechToText, TextToSpeech } from '../../voice/speech-engines.js';
 import { UtteranceDetector } from '../../voice/utterance-detector.js';
 import type { AiResponse, ServerToClientEvents, VoiceFailure } from './voice-events.js';
@@ -20,6 +20,7 @@ export interface VoiceSessionDependencies {
   rateLimiter: RateLimiter;
   surface: SurfaceSettings;
   voice: VoiceSettings;
+  decoderSlots: DecoderSlots;
   logger: Logger;
 }
 
@@ -62,6 +63,7 @@ export class VoiceSession {
     const recording: Recording = {
       // A refused recording stays current, ignoring its later pieces, until the client stops it or starts another.
       decoder: new RecordingDecoder(
+        this.dependencies.decoderSlots,
         (pcm) => recording.detector.push(pcm),
         (error) => this.report(error),
       ),
