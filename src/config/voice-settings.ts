@@ -18,6 +18,7 @@ export const voiceEnvironment = {
   VOICE_SILENCE_MS: whole(100, 10_000),
   VOICE_MAX_UTTERANCE_SECONDS: whole(1, 300),
   VOICE_MAX_RECORDINGS: whole(1, 100_000),
+  VOICE_RECORDING_IDLE_SECONDS: whole(1, 3600),
 };
 
 type VoiceEnvironment = z.infer<z.ZodObject<typeof voiceEnvironment>> & { OPENAI_API_KEY?: string | undefined };
@@ -35,6 +36,8 @@ export interface VoiceSettings {
   maxUtteranceSeconds: number;
   /** Recordings being decoded at once, server-wide: each holds an ffmpeg process. */
   maxOpenRecordings: number;
+  /** A recording that receives no audio this long is stopped, so a silent client does not hold a decoder. */
+  recordingIdleSeconds: number;
 }
 
 export function voiceSettings(env: VoiceEnvironment): VoiceSettings {
@@ -53,5 +56,6 @@ export function voiceSettings(env: VoiceEnvironment): VoiceSettings {
     silenceMs: env.VOICE_SILENCE_MS ?? 700,
     maxUtteranceSeconds: env.VOICE_MAX_UTTERANCE_SECONDS ?? 30,
     maxOpenRecordings: env.VOICE_MAX_RECORDINGS ?? 200,
+    recordingIdleSeconds: env.VOICE_RECORDING_IDLE_SECONDS ?? 30,
   };
 }

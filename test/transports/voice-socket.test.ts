@@ -255,7 +255,9 @@ describe.skipIf(!speechProgramsAvailable)('the voice assistant at its recording 
 
   beforeAll(async () => {
     fake = await FakeUpstream.start();
-    server = await startTestServer({ env: { OPENAI_API_KEY: 'sk-test', OPENAI_BASE_URL: fake.openaiBaseUrl, VOICE_MAX_RECORDINGS: '1' } });
+    server = await startTestServer({
+      env: { OPENAI_API_KEY: 'sk-test', OPENAI_BASE_URL: fake.openaiBaseUrl, VOICE_MAX_RECORDINGS: '1', VOICE_RECORDING_IDLE_SECONDS: '1' },
+    });
   });
   afterAll(async () => {
     for (const client of clients) client.close();
@@ -277,5 +279,18 @@ describe.skipIf(!speechProgramsAvailable)('the voice assistant at its recording 
     await talking.waitFor('speech-result');
     await waiting.record(speech);
     expect((await waiting.waitFor('ai-response')).text).toBe('You said: hello from the fake whisper');
+  });
+
+  it('stops a recording whose audio stopped coming, which frees its decoder for another client', async () => {
+    const speech = inChunks(await spokenWebm('hello there', 1000));
+    const [silent, next] = await Promise.all([VoiceTestClient.connect(server.url), VoiceTestClient.connect(server.url)]);
+    clients.push(silent, next);
+    await silent.record(speech.slice(0, 2), { stop: false });
+    // No stop-recording: the idle timeout (1 s here) ends the recording as if it had come.
+    await silent.waitFor('speech-result', 1, 5_000);
+
+    await next.record(speech);
+    expect((await next.waitFor('ai-response')).text).toBe('You said: hello from the fake whisper');
+    expect(next.events('error')).toEqual([]);
   });
 });

@@ -38,6 +38,8 @@ interface Recording {
   decoder: RecordingDecoder;
   detector: UtteranceDetector;
   heardSpeech: boolean;
+  /** Stops the recording when its audio stops coming, so a silent client does not hold a decoder forever. */
+  idle: NodeJS.Timeout;
 }
 
 /**
@@ -76,6 +78,9 @@ export class VoiceSession {
         },
       }),
       heardSpeech: false,
+      idle: setTimeout(() => {
+        if (this.recording === recording) void this.stopRecording();
+      }, this.dependencies.voice.recordingIdleSeconds * 1000),
     };
     this.recording = recording;
   }
@@ -83,7 +88,9 @@ export class VoiceSession {
   /** A recording starts with its first chunk when the client did not send start-recording. */
   audio(chunk: Buffer): void {
     if (this.recording === undefined) this.startRecording();
-    this.recording!.decoder.write(chunk);
+    const recording = this.recording!;
+    recording.idle.refresh();
+    recording.decoder.write(chunk);
   }
 
   /** Transcribes what was said since the last utterance; a recording with no speech at all gets an empty speech-result. */
@@ -91,6 +98,7 @@ export class VoiceSession {
     const recording = this.recording;
     if (recording === undefined) return;
     this.recording = undefined;
+    clearTimeout(recording.idle);
     await recording.decoder.finish();
     if (recording.decoder.hasFailed) return;
     const rest = recording.detector.flush();
@@ -116,8 +124,11 @@ export class VoiceSession {
   close(): void {
     this.closing.abort();
     this.reply?.abort();
-    this.recording?.decoder.destroy();
-    this.recording = undefined;
+    if (this.recording !== undefined) {
+      clearTimeout(this.recording.idle);
+      this.recording.decoder.destroy();
+      this.recording = undefined;
+    }
   }
 
   private hear(pcm: Buffer): void {
