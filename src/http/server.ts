@@ -5,6 +5,7 @@ import { serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod
 import type { Logger } from 'pino';
 import { apiKeysRoutes } from '../transports/api-keys/api-keys-routes.js';
 import { registerHealthRoute } from '../transports/health-route.js';
+import { voiceAssistantPage } from '../transports/voice/voice-assistant-page.js';
 import { chatSessionsRoutes } from '../transports/chat-sessions/chat-sessions-routes.js';
 import { aiModuleRoutes } from '../transports/ai-module-rest/ai-module-routes.js';
 import { openAIRoutes } from '../transports/openai/openai-routes.js';
@@ -45,6 +46,7 @@ export async function buildServer(dependencies: ServerDependencies, logger: Logg
   await app.register(apiKeysRoutes, dependencies);
   await app.register(chatSessionsRoutes, dependencies);
   await app.register(streamV2Routes, dependencies);
+  await app.register(voiceAssistantPage);
   return app;
 }
 

@@ -118,4 +118,23 @@ describe.skipIf(!chromiumAvailable || !speechProgramsAvailable)('a browser strea
     expect(seconds).toBeGreaterThan(0.5);
     expect(seconds).toBeLessThan(2.5);
   });
+
+  it('lets a user talk at /voice-assistant: the transcript, the reply and its audio appear, and typing works too', async () => {
+    const page = await context.newPage();
+    await page.goto(`${server.url}/voice-assistant`);
+    const bubbles = (role: string) => page.locator(`.message[data-role="${role}"]`);
+
+    await page.getByRole('button', { name: 'Start talking' }).click();
+    await bubbles('user').first().waitFor();
+    expect(await bubbles('user').first().textContent()).toBe('hello there');
+    await bubbles('assistant').first().waitFor();
+    expect(await bubbles('assistant').first().textContent()).toBe('You said: hello there');
+    expect(await page.locator('#speaker').getAttribute('src')).toMatch(/^blob:/);
+    await page.getByRole('button', { name: 'Stop' }).click();
+
+    await page.getByPlaceholder('…or type a message').fill('and by text?');
+    await page.getByRole('button', { name: 'Send' }).click();
+    await expect.poll(() => bubbles('assistant').allTextContents(), { timeout: 5_000 }).toContain('You said: and by text?');
+    expect(await page.locator('#error').isHidden()).toBe(true);
+  });
 });
