@@ -40,7 +40,7 @@ export class UtteranceDetector {
   }
 
   push(pcm: Buffer): void {
-    let data = this.pending.length === 0 ? pcm : Buffer.concat([this.pending, pcm]);
+    const data = this.pending.length === 0 ? pcm : Buffer.concat([this.pending, pcm]);
     let offset = 0;
     for (; offset + bytesPerFrame <= data.length; offset += bytesPerFrame) this.addFrame(data.subarray(offset, offset + bytesPerFrame));
     // Copied: the rest of a frame outlives the chunk it came in.
