@@ -15,6 +15,7 @@ import { aiJobProcessor } from './transports/ai-module-rest/ai-jobs.js';
 import { socketSurfaces } from './transports/socket-surfaces.js';
 import { ProviderRegistry } from './providers/provider-registry.js';
 import type { ChatStore } from './store/chat-store.js';
+import { startGuestRetention } from './store/guest-retention.js';
 import { openChatStore } from './store/open-chat-store.js';
 import { openSpeechEngines } from './voice/open-speech-engines.js';
 
@@ -78,6 +79,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
   const dependencies = { config, engine, store, providers, authenticator, rateLimiter, logger, aiJobs, speech };
   const server = await buildServer(dependencies, logger);
   const io = attachSocketServer(server.server, dependencies, socketSurfaces);
+  const guestRetention = startGuestRetention(store, config.guestRetentionDays, logger);
   // Open sockets would keep the HTTP server from closing.
   server.addHook('preClose', async () => {
     io.local.disconnectSockets(true);
@@ -97,6 +99,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
       clearTimeout(deadline);
       // Running jobs end (a cancelled completion stores its partial reply) before the store closes.
       await aiJobs.close();
+      await guestRetention.stop();
       await store.close();
       redis?.disconnect();
     },

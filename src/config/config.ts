@@ -64,6 +64,7 @@ const environmentSchema = z.object({
   OPENAI_API_HISTORY_LIMIT: optionalNumber(z.number().int().min(0).max(1000)),
 
   DEFAULT_CONTEXT_WINDOW: optionalNumber(z.number().int().min(256)),
+  GUEST_RETENTION_DAYS: optionalNumber(z.number().int().min(0).max(36_500)),
   BODY_LIMIT_BYTES: optionalNumber(z.number().int().min(1024)),
   SHUTDOWN_GRACE_MS: optionalNumber(z.number().int().min(0).max(600_000)),
   REDIS_URL: optionalText.pipe(z.url({ protocol: /^rediss?$/, error: 'must be a redis:// or rediss:// URL' }).optional()),
@@ -113,6 +114,8 @@ export interface Config {
   redisUrl: string | undefined;
   jobs: { concurrency: number; queuePrefix: string };
   defaultContextWindow: number;
+  /** Guests' conversations idle this long are deleted; 0 keeps them. */
+  guestRetentionDays: number;
   providers: {
     openai: OpenAIProviderConfig | undefined;
     anthropic: AnthropicProviderConfig | undefined;
@@ -158,6 +161,7 @@ export function loadConfig(environment: NodeJS.ProcessEnv = process.env): Config
     redisUrl: env.REDIS_URL,
     jobs: { concurrency: env.JOB_CONCURRENCY ?? 4, queuePrefix: env.JOB_QUEUE_PREFIX ?? 'parley' },
     defaultContextWindow: env.DEFAULT_CONTEXT_WINDOW ?? 8192,
+    guestRetentionDays: env.GUEST_RETENTION_DAYS ?? 30,
     providers: {
       openai: openAIProvider(env),
       anthropic: anthropicProvider(env),

@@ -169,6 +169,13 @@ export interface ChatStore {
   listConversations(userId: string, surface: Surface, page: Page): Promise<PageResult<Conversation>>;
   /** false when there was nothing of the user's to delete. Deletes its messages too. */
   deleteConversation(userId: string, conversationId: string): Promise<boolean>;
+  /**
+   * Deletes guests' conversations (with their messages) not updated since
+   * `cutoff`, then guests left with none and unseen since then. Nobody can
+   * reach a socket guest's conversations once its connection is gone.
+   * Returns how many conversations were deleted.
+   */
+  forgetIdleGuests(cutoff: Date): Promise<number>;
   /** Deletes every message of the conversation, keeping the conversation itself. */
   clearMessages(userId: string, conversationId: string): Promise<boolean>;
   /** Oldest first. */

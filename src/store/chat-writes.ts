@@ -17,6 +17,9 @@ export interface UsageIncrement {
   now: string;
 }
 
+/** Guests' user ids (src/core/identity.ts anonymousIdentity). */
+const guestPrefix = 'anonymous:';
+
 export class ChatWrites {
   constructor(private readonly db: ChatDatabase) {}
 
@@ -95,6 +98,22 @@ export class ChatWrites {
 
   deleteConversation(userId: string, conversationId: string): Compilable {
     return this.db.deleteFrom('conversations').where('id', '=', conversationId).where('user_id', '=', userId);
+  }
+
+  deleteIdleGuestConversations(cutoff: string): Compilable {
+    return this.db.deleteFrom('conversations').where('user_id', 'like', `${guestPrefix}%`).where('updated_at', '<', cutoff);
+  }
+
+  deleteIdleGuestsWithoutConversations(cutoff: string): Compilable {
+    return this.db
+      .deleteFrom('users')
+      .where('id', 'like', `${guestPrefix}%`)
+      .where((expression) => expression(expression.fn.coalesce('last_used_at', 'created_at'), '<', cutoff))
+      .where((expression) =>
+        expression.not(
+          expression.exists(expression.selectFrom('conversations').select('id').whereRef('conversations.user_id', '=', 'users.id')),
+        ),
+      );
   }
 
   deleteMessages(userId: string, conversationId: string): Compilable {

@@ -204,6 +204,15 @@ export class KyselyChatStore implements ChatStore {
     return affectedAny(result);
   }
 
+  async forgetIdleGuests(cutoff: Date): Promise<number> {
+    const before = cutoff.toISOString();
+    // Messages and usage days go with their conversation and user through ON DELETE CASCADE.
+    const [conversations] = await this.database.write((writeAtomically) =>
+      writeAtomically([this.writes.deleteIdleGuestConversations(before), this.writes.deleteIdleGuestsWithoutConversations(before)]),
+    );
+    return affectedCount(conversations);
+  }
+
   async clearMessages(userId: string, conversationId: string): Promise<boolean> {
     const now = timestamp();
     const [, result] = await this.database.write((writeAtomically) =>
@@ -335,7 +344,11 @@ function offsetOf(page: Page): number {
 }
 
 function affectedAny(result: QueryResult<unknown> | undefined): boolean {
-  return (result?.numAffectedRows ?? 0n) > 0n;
+  return affectedCount(result) > 0;
+}
+
+function affectedCount(result: QueryResult<unknown> | undefined): number {
+  return Number(result?.numAffectedRows ?? 0n);
 }
 
 function returnedConversation(result: QueryResult<unknown> | undefined): Conversation {

@@ -10,6 +10,7 @@ describe('configuration', () => {
     expect(config.providers.openai).toBeUndefined();
     expect(config.providers.anthropic).toBeUndefined();
     expect(config.jwtSecret).toBeUndefined();
+    expect(config.guestRetentionDays).toBe(30);
   });
 
   it('names every bad variable in one error', () => {

@@ -348,6 +348,30 @@ function defineDeletionTests(store: () => ChatStore, subject: () => ContractSubj
     expect(await store().deleteConversation(userId, conversationId)).toBe(false);
   });
 
+  it("forgets guests' conversations idle since the cutoff and the guests left with none, never a signed-in user's", async () => {
+    const idleGuest = `anonymous:${randomUUID()}`;
+    const idle = await converse(store(), idleGuest, 2);
+    const signedIn = newUserId();
+    const kept = await converse(store(), signedIn, 1);
+    expect((await store().getTokenUsage(idleGuest)).lifetimeTokens).toBeGreaterThan(0);
+    await delay(20);
+    const cutoff = new Date();
+    await delay(20);
+    const activeGuest = `anonymous:${randomUUID()}`;
+    const active = await converse(store(), activeGuest, 1);
+
+    expect(await store().forgetIdleGuests(cutoff)).toBe(1);
+
+    expect(await store().getConversation(idleGuest, idle)).toBeUndefined();
+    expect(await subject().countMessageRows(idle)).toBe(0);
+    // The guest's user row went too: its usage is gone.
+    expect((await store().getTokenUsage(idleGuest)).lifetimeTokens).toBe(0);
+    expect(await store().getConversation(signedIn, kept)).toBeDefined();
+    expect(await store().getConversation(activeGuest, active)).toBeDefined();
+    expect(await subject().countMessageRows(active)).toBe(2);
+    expect(await store().forgetIdleGuests(cutoff)).toBe(0);
+  });
+
   it("deleting another user's conversation answers false and keeps it", async () => {
     const userId = newUserId();
     const conversationId = await converse(store(), userId, 1);
