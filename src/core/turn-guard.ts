@@ -13,6 +13,12 @@ export interface TurnClient {
   bucket: RateLimitBucket | 'none';
   /** The client's IP address, so guests are counted per address too. */
   address?: string | undefined;
+  /**
+   * A queued job: the queue's own concurrency bounds it, and it takes none
+   * of the user's concurrent-reply slots (jobs are not retried, so a job
+   * refused for a reply the user has streaming would simply fail).
+   */
+  background?: boolean;
 }
 
 /**
@@ -39,7 +45,7 @@ export class TurnGuard {
     const exempt = identity.kind === 'local';
     if (!exempt) await this.checkBudget(identity.userId);
     if (this.limits.moderationModel !== undefined) await this.checkModeration(content, this.limits.moderationModel, signal);
-    return exempt ? noop : this.takeSlot(identity.userId);
+    return exempt || client?.background === true ? noop : this.takeSlot(identity.userId);
   }
 
   private checkLength(content: string): void {

@@ -71,6 +71,30 @@ describe('turn limits', () => {
     expect((await chat(harness, 'impatient')).status).toBe(200);
   });
 
+  it("runs a queued completion while the user's one reply slot is taken, instead of failing it", async () => {
+    harness.fake.behaviour.reply = 'slow reply';
+    harness.fake.behaviour.tokenDelayMs = 100;
+    const token = await signToken('queuer');
+    const streaming = chat(harness, 'queuer', 'hi');
+    await expect.poll(() => harness.fake.requests.filter((request) => request.path === '/v1/chat/completions').length).toBe(1);
+
+    const queued = await fetch(`${harness.server.url}/api/v1/ai/jobs/completions`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+      body: JSON.stringify({ message: 'later' }),
+    });
+    expect(queued.status).toBe(202);
+    const { jobId } = (await queued.json()) as { jobId: string };
+    const job = async () =>
+      (await (await fetch(`${harness.server.url}/api/v1/ai/jobs/${jobId}`, { headers: { authorization: `Bearer ${token}` } })).json()) as {
+        state: string;
+        failedReason: string | null;
+      };
+    await expect.poll(async () => (await job()).state, { timeout: 5_000 }).toMatch(/completed|failed/);
+    expect(await job()).toMatchObject({ state: 'completed', failedReason: null });
+    expect((await streaming).status).toBe(200);
+  });
+
   it('refuses a message the moderation endpoint flags, before it reaches the model', async () => {
     const response = await chat(harness, 'rude', 'please FLAGME now');
     expect(response.status).toBe(400);

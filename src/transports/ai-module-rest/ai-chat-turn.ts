@@ -21,6 +21,8 @@ export async function runAiChatTurn(
   identity: Identity,
   body: ChatBody,
   signal: AbortSignal,
+  /** A completion job, which takes none of the user's concurrent-reply slots. */
+  background = false,
 ): Promise<ChatTurnOutcome> {
   const events = engine.runTurn({
     identity,
@@ -29,7 +31,7 @@ export async function runAiChatTurn(
     options: withClientOptions(settings, body),
     signal,
     // Counted against seed 001's budget when the request arrived (ai-module-routes.ts).
-    client: { bucket: 'none' },
+    client: { bucket: 'none', background },
   });
   let outcome: ChatTurnOutcome = { kind: 'cancelled' };
   // The stored reply holds the whole text, so the deltas need not be collected.

@@ -47,7 +47,7 @@ async function runCompletion(
   context: JobContext,
 ): Promise<ChatResponse> {
   const identity: Identity = { userId: job.owner, kind: job.payload.identityKind };
-  const outcome = await runAiChatTurn(dependencies.engine, dependencies.settings, identity, job.payload.request, context.signal);
+  const outcome = await runAiChatTurn(dependencies.engine, dependencies.settings, identity, job.payload.request, context.signal, true);
   if (outcome.kind === 'finished') return outcome.response;
   if (outcome.kind === 'failed') throw outcome.error;
   throw new AppError('internal_error', 'The server shut down while the job was running; the partial reply is stored');
