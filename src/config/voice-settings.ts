@@ -18,6 +18,7 @@ export const voiceEnvironment = {
   VOICE_SILENCE_MS: whole(100, 10_000),
   VOICE_MAX_UTTERANCE_SECONDS: whole(1, 300),
   VOICE_MAX_RECORDINGS: whole(1, 100_000),
+  VOICE_MAX_RECORDINGS_PER_ADDRESS: whole(1, 100_000),
   VOICE_RECORDING_IDLE_SECONDS: whole(1, 3600),
 };
 
@@ -36,6 +37,8 @@ export interface VoiceSettings {
   maxUtteranceSeconds: number;
   /** Recordings being decoded at once, server-wide: each holds an ffmpeg process. */
   maxOpenRecordings: number;
+  /** The same per client address (proxies and offices put many users behind one). */
+  maxOpenRecordingsPerAddress: number;
   /** A recording that receives no audio this long is stopped, so a silent client does not hold a decoder. */
   recordingIdleSeconds: number;
 }
@@ -56,6 +59,7 @@ export function voiceSettings(env: VoiceEnvironment): VoiceSettings {
     silenceMs: env.VOICE_SILENCE_MS ?? 700,
     maxUtteranceSeconds: env.VOICE_MAX_UTTERANCE_SECONDS ?? 30,
     maxOpenRecordings: env.VOICE_MAX_RECORDINGS ?? 200,
+    maxOpenRecordingsPerAddress: env.VOICE_MAX_RECORDINGS_PER_ADDRESS ?? 10,
     recordingIdleSeconds: env.VOICE_RECORDING_IDLE_SECONDS ?? 30,
   };
 }

@@ -1,6 +1,7 @@
 import { spawn, type ChildProcessByStdio } from 'node:child_process';
 import type { Readable, Writable } from 'node:stream';
 import { AppError } from '../core/errors.js';
+import type { DecoderSlots } from './decoder-slots.js';
 import { pcmSampleRate } from './speech-engines.js';
 
 /** Audio a client has sent that ffmpeg has not read yet; a client sending faster than real time past this is refused. */
@@ -9,23 +10,6 @@ const maxPendingBytes = 4 * 1024 * 1024;
 const decoderArguments = ['-v', 'error', '-i', 'pipe:0', '-f', 's16le', '-ac', '1', '-ar', String(pcmSampleRate), 'pipe:1'];
 
 type Ffmpeg = ChildProcessByStdio<Writable, Readable, null>;
-
-/** Counts the recordings being decoded, server-wide, so that sockets cannot start ffmpeg processes without bound. */
-export class DecoderSlots {
-  private open = 0;
-
-  constructor(private readonly limit: number) {}
-
-  take(): boolean {
-    if (this.open >= this.limit) return false;
-    this.open++;
-    return true;
-  }
-
-  give(): void {
-    this.open--;
-  }
-}
 
 /**
  * Decodes one recording as it streams in: a browser's MediaRecorder sends
@@ -41,6 +25,8 @@ export class RecordingDecoder {
 
   constructor(
     private readonly slots: DecoderSlots,
+    /** The client's address, for the per-address limit of slots. */
+    private readonly address: string | undefined,
     private readonly onPcm: (pcm: Buffer) => void,
     private readonly onFailure: (error: AppError) => void,
   ) {}
@@ -53,14 +39,8 @@ export class RecordingDecoder {
   write(chunk: Buffer): void {
     if (this.failed) return;
     if (this.ffmpeg === undefined) {
-      if (!this.slots.take()) {
-        return this.fail(
-          new AppError('service_unavailable', 'The server is decoding as many recordings as it can; try again shortly', {
-            retryable: true,
-            retryAfterSeconds: 1,
-          }),
-        );
-      }
+      const refusal = this.slots.take(this.address);
+      if (refusal !== undefined) return this.fail(refusal);
       this.ffmpeg = this.start();
     }
     const { ffmpeg } = this;
@@ -97,7 +77,7 @@ export class RecordingDecoder {
       });
       // 'close' comes after 'error' too, even for a program that never started.
       ffmpeg.on('close', (code) => {
-        this.slots.give();
+        this.slots.give(this.address);
         if (code !== 0 && code !== null) this.fail(undecodable());
         resolve();
       });

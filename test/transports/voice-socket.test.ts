@@ -248,7 +248,13 @@ describe.skipIf(!speechProgramsAvailable)('the voice assistant under rate limits
   });
 });
 
-describe.skipIf(!speechProgramsAvailable)('the voice assistant at its recording limit', () => {
+/** The server-wide limit, and the per-address one (every test client comes from 127.0.0.1). */
+const recordingLimits = [
+  { limit: 'VOICE_MAX_RECORDINGS', refusal: /as many recordings as it can/ },
+  { limit: 'VOICE_MAX_RECORDINGS_PER_ADDRESS', refusal: /This address already has 1 recordings open/ },
+];
+
+describe.skipIf(!speechProgramsAvailable).each(recordingLimits)('the voice assistant at $limit', ({ limit, refusal }) => {
   let fake: FakeUpstream;
   let server: TestServer;
   const clients: VoiceTestClient[] = [];
@@ -256,7 +262,7 @@ describe.skipIf(!speechProgramsAvailable)('the voice assistant at its recording 
   beforeAll(async () => {
     fake = await FakeUpstream.start();
     server = await startTestServer({
-      env: { OPENAI_API_KEY: 'sk-test', OPENAI_BASE_URL: fake.openaiBaseUrl, VOICE_MAX_RECORDINGS: '1', VOICE_RECORDING_IDLE_SECONDS: '1' },
+      env: { OPENAI_API_KEY: 'sk-test', OPENAI_BASE_URL: fake.openaiBaseUrl, [limit]: '1', VOICE_RECORDING_IDLE_SECONDS: '1' },
     });
   });
   afterAll(async () => {
@@ -265,7 +271,7 @@ describe.skipIf(!speechProgramsAvailable)('the voice assistant at its recording 
     await fake?.close();
   });
 
-  it('refuses a recording past VOICE_MAX_RECORDINGS with service_unavailable, and takes it once one has ended', async () => {
+  it('refuses a recording past the limit with service_unavailable, and takes it once one has ended', async () => {
     const speech = inChunks(await spokenWebm('hello there', 1000));
     const [talking, waiting] = await Promise.all([VoiceTestClient.connect(server.url), VoiceTestClient.connect(server.url)]);
     clients.push(talking, waiting);
@@ -273,7 +279,11 @@ describe.skipIf(!speechProgramsAvailable)('the voice assistant at its recording 
     await setTimeout(200);
 
     await waiting.record(speech);
-    expect(await waiting.waitFor('error')).toMatchObject({ code: 'service_unavailable', retryAfter: 1 });
+    expect(await waiting.waitFor('error')).toMatchObject({
+      code: 'service_unavailable',
+      retryAfter: 1,
+      message: expect.stringMatching(refusal),
+    });
 
     talking.socket.emit('stop-recording');
     await talking.waitFor('speech-result');

@@ -8,7 +8,8 @@ import type { SurfaceSettings } from '../../config/surface-defaults.js';
 import type { VoiceSettings } from '../../config/voice-settings.js';
 import type { RateLimiter } from '../../limits/rate-limiter.js';
 import type { StoredMessage } from '../../store/chat-store.js';
-import { DecoderSlots, RecordingDecoder } from '../../voice/recording-decoder.js';
+import type { DecoderSlots } from '../../voice/decoder-slots.js';
+import { RecordingDecoder } from '../../voice/recording-decoder.js';
 import type { SpeechToText, TextToSpeech } from '../../voice/speech-engines.js';
 import { UtteranceDetector } from '../../voice/utterance-detector.js';
 import type { AiResponse, ServerToClientEvents, VoiceFailure } from './voice-events.js';
@@ -66,6 +67,7 @@ export class VoiceSession {
       // A refused recording stays current, ignoring its later pieces, until the client stops it or starts another.
       decoder: new RecordingDecoder(
         this.dependencies.decoderSlots,
+        this.client.address,
         (pcm) => recording.detector.push(pcm),
         (error) => this.report(error),
       ),

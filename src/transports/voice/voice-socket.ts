@@ -4,7 +4,7 @@ import type { Identity } from '../../core/identity.js';
 import { handshakeIdentity } from '../../realtime/handshake-identity.js';
 import type { SocketSurface } from '../../realtime/socket-server.js';
 import type { ClientToServerEvents, ServerToClientEvents } from './voice-events.js';
-import { DecoderSlots } from '../../voice/recording-decoder.js';
+import { DecoderSlots } from '../../voice/decoder-slots.js';
 import { audioChunk, textMessage } from './voice-requests.js';
 import { VoiceSession, type VoiceClient } from './voice-session.js';
 
@@ -19,7 +19,7 @@ type VoiceSocket = Socket<ClientToServerEvents, ServerToClientEvents>;
 
 export const voiceSocket: SocketSurface = (io, dependencies) => {
   const { speech } = dependencies;
-  const decoderSlots = new DecoderSlots(dependencies.config.voice.maxOpenRecordings);
+  const decoderSlots = new DecoderSlots(dependencies.config.voice.maxOpenRecordings, dependencies.config.voice.maxOpenRecordingsPerAddress);
   const namespace = io.of('/') as Namespace<ClientToServerEvents, ServerToClientEvents>;
   namespace.on('connection', (socket) => {
     // Made on the first voice event: seed 003's sockets share this namespace and never need one.
