@@ -35,6 +35,9 @@ export interface AppOptions {
   postgresSchema?: string;
 }
 
+/** How long a turn waits on Redis (rate limits, reply slots) before counting in memory instead. */
+const redisCommandTimeoutMs = 1_000;
+
 /** Assembles store, providers, engine and transports from a parsed config. */
 export async function createApp(config: Config, options: AppOptions = {}): Promise<App> {
   const logger = options.logger ?? createLogger(config);
@@ -57,7 +60,10 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
   });
   // Loaded only with REDIS_URL: a single instance never needs the client.
   const redis =
-    config.redisUrl === undefined ? undefined : new (await import('ioredis')).Redis(config.redisUrl, { maxRetriesPerRequest: 1 });
+    config.redisUrl === undefined
+      ? undefined
+      : // Every turn asks this Redis (rate limits, reply slots): one that stops answering must not hold turns up.
+        new (await import('ioredis')).Redis(config.redisUrl, { maxRetriesPerRequest: 1, commandTimeout: redisCommandTimeoutMs });
   // Without a listener ioredis prints every connection error to stderr; the limiter falls back to memory meanwhile.
   redis?.on('error', (error: Error) => logger.warn({ error: error.message }, 'rate limits: redis connection error'));
   const rateLimiter = new FlexibleRateLimiter(config.rateLimits, redis);

@@ -52,6 +52,7 @@ export class RedisConcurrencyLimiter implements ConcurrencyLimiter {
     try {
       [granted, running] = await this.redis.takeTurnSlot(key, now, now + this.leaseMs, limit, lease, Math.ceil(this.leaseMs / 1000));
     } catch (error) {
+      // A script that timed out may still run on Redis: the slot it takes then frees itself when its lease ends.
       this.logger.warn({ error: (error as Error).message }, 'concurrency limit: redis failed; counting in memory');
       return this.fallback.acquireNow(userId, limit);
     }

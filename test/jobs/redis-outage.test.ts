@@ -86,6 +86,17 @@ describe.skipIf(!redisAvailable)('a Redis outage', () => {
     expect(job.status).toBe(200);
   });
 
+  it('goes on answering chat when Redis stops answering without closing the connection', async () => {
+    relay.stall();
+    try {
+      const chat = await call('POST', '/chat', { message: 'Anyone there?' });
+      expect(chat.status).toBe(200);
+    } finally {
+      relay.resume();
+    }
+    expect((await call('POST', '/chat', { message: 'And now?' })).status).toBe(200);
+  });
+
   it('shuts down while Redis is unreachable instead of waiting for it forever', async () => {
     const redis = new URL(redisUrl());
     const ownRelay = await CuttableRelay.start({ host: redis.hostname, port: Number(redis.port || 6379) });

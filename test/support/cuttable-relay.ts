@@ -8,6 +8,7 @@ import { connect, createServer, type Server, type Socket } from 'node:net';
  */
 export class CuttableRelay {
   private readonly sockets = new Set<Socket>();
+  private readonly pairs = new Set<[Socket, Socket]>();
   private isCut = false;
 
   private constructor(
@@ -26,6 +27,9 @@ export class CuttableRelay {
         socket.on('close', () => relay!.sockets.delete(socket));
       }
       client.pipe(upstream).pipe(client);
+      const pair: [Socket, Socket] = [client, upstream];
+      relay.pairs.add(pair);
+      client.on('close', () => relay!.pairs.delete(pair));
       client.on('close', () => upstream.destroy());
       upstream.on('close', () => client.destroy());
     });
@@ -43,6 +47,24 @@ export class CuttableRelay {
 
   restore(): void {
     this.isCut = false;
+  }
+
+  /** Stops relaying without closing anything, as a hung service or a silent network does: requests go unanswered. */
+  stall(): void {
+    for (const [client, upstream] of this.pairs) {
+      client.unpipe(upstream);
+      upstream.unpipe(client);
+      client.pause();
+      upstream.pause();
+    }
+  }
+
+  /** Relays again what a stall held back, in order. */
+  resume(): void {
+    for (const [client, upstream] of this.pairs) {
+      client.pipe(upstream);
+      upstream.pipe(client);
+    }
   }
 
   async close(): Promise<void> {
