@@ -37,6 +37,9 @@ interface JobData {
 /** Owner indexes outlive finished jobs a while, for owners who add nothing new. */
 const ownerIndexSeconds = 24 * 60 * 60;
 
+/** How long a job request waits on Redis before answering 503. */
+const redisAnswerTimeoutMs = 3_000;
+
 /** How long shutdown waits for the worker's Redis connections to come back after an outage. */
 const reconnectWaitOnCloseMs = 2_000;
 
@@ -164,21 +167,34 @@ export class BullMqJobQueue<Spec extends JobSpec, Result> implements JobQueue<Sp
    * While Redis is disconnected the job endpoints answer at once with 503
    * service_unavailable (the client may retry) instead of waiting on
    * reconnection attempts; a failure because the connection dropped midway
-   * is reported the same way, not as a bug.
+   * is reported the same way, not as a bug, and so is a Redis that stops
+   * answering without closing the connection (after redisAnswerTimeoutMs;
+   * the command may still complete later).
    */
   private async whileRedisAnswers<T>(work: () => Promise<T>): Promise<T> {
     if (this.redis.status !== 'ready') throw queueUnavailable(undefined);
+    let timer: NodeJS.Timeout | undefined;
+    const silence = new Promise<never>((_resolve, reject) => {
+      timer = globalThis.setTimeout(() => reject(queueUnavailable(undefined)), redisAnswerTimeoutMs);
+    });
     try {
-      return await work();
+      return await Promise.race([work(), silence]);
     } catch (error) {
-      if (this.redis.status === 'ready') throw error;
+      // A failure of the work itself, with Redis answering, is a bug; the rest is Redis being away.
+      if (isQueueUnavailable(error) || this.redis.status === 'ready') throw error;
       throw queueUnavailable(error);
+    } finally {
+      clearTimeout(timer);
     }
   }
 
   private ownerIndex(owner: string): string {
     return this.queue.toKey(`owner:${owner}`);
   }
+}
+
+function isQueueUnavailable(error: unknown): boolean {
+  return error instanceof AppError && error.code === 'service_unavailable';
 }
 
 function queueUnavailable(cause: unknown): AppError {

@@ -86,11 +86,14 @@ describe.skipIf(!redisAvailable)('a Redis outage', () => {
     expect(job.status).toBe(200);
   });
 
-  it('goes on answering chat when Redis stops answering without closing the connection', async () => {
+  it('goes on answering chat, and answers 503 for jobs, when Redis stops answering without closing the connection', async () => {
     relay.stall();
     try {
       const chat = await call('POST', '/chat', { message: 'Anyone there?' });
       expect(chat.status).toBe(200);
+      const jobs = await call('GET', '/jobs');
+      expect(jobs.status).toBe(503);
+      expect(((await jobs.json()) as { error: { code: string } }).error.code).toBe('service_unavailable');
     } finally {
       relay.resume();
     }
