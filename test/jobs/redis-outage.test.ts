@@ -2,7 +2,7 @@ import { setTimeout } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CuttableRelay } from '../support/cuttable-relay.js';
 import { FakeUpstream } from '../support/fake-upstream.js';
-import { redisTestPrefix, type RedisTestPrefix } from '../support/redis-test-prefix.js';
+import { redisTestPrefix } from '../support/redis-test-prefix.js';
 import { checkRedis, redisUrl, requireService } from '../support/services.js';
 import { startTestServer, type TestServer } from '../support/test-server.js';
 import { signToken, testJwtSecret } from '../support/tokens.js';
@@ -15,36 +15,59 @@ const redisAvailable = await requireService('Redis', () => checkRedis());
  * chat goes on (rate limits count in memory meanwhile), and jobs work again
  * once Redis is back.
  */
+/** A Parley whose Redis is reached through a relay the test can cut, with a key prefix of its own. */
+interface ServerBehindRelay {
+  relay: CuttableRelay;
+  server: TestServer;
+  /** Closes the server and the relay, and removes the run's Redis keys. */
+  close(): Promise<void>;
+}
+
+async function serverBehindRelay(fake: FakeUpstream, env: Record<string, string> = {}): Promise<ServerBehindRelay> {
+  const redis = new URL(redisUrl());
+  const relay = await CuttableRelay.start({ host: redis.hostname, port: Number(redis.port || 6379) });
+  const keys = redisTestPrefix();
+  const server = await startTestServer({
+    env: {
+      OPENAI_API_KEY: 'sk-test',
+      OPENAI_BASE_URL: fake.openaiBaseUrl,
+      REDIS_URL: `redis://127.0.0.1:${relay.port}`,
+      JOB_QUEUE_PREFIX: keys.prefix,
+      RATE_LIMIT_REDIS_PREFIX: keys.prefix,
+      ...env,
+    },
+  });
+  // Closing twice (a test that closes the server itself, then the cleanup) closes once.
+  let closing: Promise<void> | undefined;
+  const closeServer = () => (closing ??= server.close());
+  return {
+    relay,
+    server: { ...server, close: closeServer },
+    async close() {
+      relay.restore();
+      await closeServer();
+      await relay.close();
+      await keys.remove();
+    },
+  };
+}
+
 describe.skipIf(!redisAvailable)('a Redis outage', () => {
-  let relay: CuttableRelay;
-  let keys: RedisTestPrefix;
   let fake: FakeUpstream;
+  let behindRelay: ServerBehindRelay;
+  let relay: CuttableRelay;
   let server: TestServer;
   let token: string;
 
   beforeAll(async () => {
-    const redis = new URL(redisUrl());
-    relay = await CuttableRelay.start({ host: redis.hostname, port: Number(redis.port || 6379) });
-    keys = redisTestPrefix();
     fake = await FakeUpstream.start();
-    server = await startTestServer({
-      env: {
-        JWT_SECRET: testJwtSecret,
-        OPENAI_API_KEY: 'sk-test',
-        OPENAI_BASE_URL: fake.openaiBaseUrl,
-        REDIS_URL: `redis://127.0.0.1:${relay.port}`,
-        JOB_QUEUE_PREFIX: keys.prefix,
-        RATE_LIMIT_REDIS_PREFIX: keys.prefix,
-      },
-    });
+    behindRelay = await serverBehindRelay(fake, { JWT_SECRET: testJwtSecret });
+    ({ relay, server } = behindRelay);
     token = await signToken('alice');
   });
   afterAll(async () => {
-    relay.restore();
-    await server?.close();
+    await behindRelay?.close();
     await fake?.close();
-    await relay.close();
-    await keys.remove();
   });
 
   function call(method: string, path: string, body?: unknown): Promise<Response> {
@@ -101,28 +124,16 @@ describe.skipIf(!redisAvailable)('a Redis outage', () => {
   });
 
   it('shuts down while Redis is unreachable instead of waiting for it forever', async () => {
-    const redis = new URL(redisUrl());
-    const ownRelay = await CuttableRelay.start({ host: redis.hostname, port: Number(redis.port || 6379) });
-    const ownKeys = redisTestPrefix();
-    const doomed = await startTestServer({
-      env: {
-        OPENAI_API_KEY: 'sk-test',
-        OPENAI_BASE_URL: fake.openaiBaseUrl,
-        REDIS_URL: `redis://127.0.0.1:${ownRelay.port}`,
-        JOB_QUEUE_PREFIX: ownKeys.prefix,
-        RATE_LIMIT_REDIS_PREFIX: ownKeys.prefix,
-      },
-    });
+    const doomed = await serverBehindRelay(fake);
     try {
-      ownRelay.cut();
+      doomed.relay.cut();
       // Long enough for the worker's connections to be waiting between reconnection attempts.
       await setTimeout(500);
       // BullMQ's own graceful close would wait here until Redis came back (bullmq#4656).
-      const closed = await Promise.race([doomed.close().then(() => 'closed'), setTimeout(10_000, 'still waiting')]);
+      const closed = await Promise.race([doomed.server.close().then(() => 'closed'), setTimeout(10_000, 'still waiting')]);
       expect(closed).toBe('closed');
     } finally {
-      await ownRelay.close();
-      await ownKeys.remove();
+      await doomed.close();
     }
   });
 });

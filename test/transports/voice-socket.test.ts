@@ -1,26 +1,26 @@
 import { setTimeout } from 'node:timers/promises';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { FakeUpstream } from '../support/fake-upstream.js';
+import type { FakeUpstream } from '../support/fake-upstream.js';
 import { requireService } from '../support/services.js';
 import { checkSpeechPrograms, inChunks, silence, spokenPcm, spokenWebm, webm } from '../support/spoken-audio.js';
 import { startTestServer, type TestServer } from '../support/test-server.js';
 import { signToken, testJwtSecret } from '../support/tokens.js';
+import { startUpstreamHarness, type UpstreamHarness } from '../support/upstream-harness.js';
 import { VoiceTestClient } from './voice-client.js';
 
 const speechProgramsAvailable = await requireService('ffmpeg, espeak-ng and pocketsphinx', checkSpeechPrograms);
 
 /** Seed 004 over a real Socket.IO client, with OpenAI's Whisper, TTS and chat played by the loopback fake. */
 describe.skipIf(!speechProgramsAvailable)('the voice assistant on the default Socket.IO namespace', () => {
+  let harness: UpstreamHarness;
   let fake: FakeUpstream;
   let server: TestServer;
   const clients: VoiceTestClient[] = [];
   let helloThere: Buffer;
 
   beforeAll(async () => {
-    fake = await FakeUpstream.start();
-    server = await startTestServer({
-      env: { JWT_SECRET: testJwtSecret, OPENAI_API_KEY: 'sk-test', OPENAI_BASE_URL: fake.openaiBaseUrl, PROVIDER_MAX_RETRIES: '0' },
-    });
+    harness = await startUpstreamHarness({ JWT_SECRET: testJwtSecret, PROVIDER_MAX_RETRIES: '0' });
+    ({ fake, server } = harness);
     helloThere = await spokenWebm('hello there', 1000);
   });
   afterEach(() => {
@@ -28,8 +28,7 @@ describe.skipIf(!speechProgramsAvailable)('the voice assistant on the default So
     fake.reset();
   });
   afterAll(async () => {
-    await server?.close();
-    await fake?.close();
+    await harness?.close();
   });
 
   async function connect(auth: Record<string, unknown> = {}): Promise<VoiceTestClient> {
@@ -213,25 +212,18 @@ describe.skipIf(!speechProgramsAvailable)('the voice assistant offline', () => {
 });
 
 describe.skipIf(!speechProgramsAvailable)('the voice assistant under rate limits', () => {
+  let harness: UpstreamHarness;
   let fake: FakeUpstream;
   let server: TestServer;
   let client: VoiceTestClient | undefined;
 
   beforeAll(async () => {
-    fake = await FakeUpstream.start();
-    server = await startTestServer({
-      env: {
-        JWT_SECRET: testJwtSecret,
-        OPENAI_API_KEY: 'sk-test',
-        OPENAI_BASE_URL: fake.openaiBaseUrl,
-        RATE_LIMIT_DEFAULT_ANONYMOUS: '2/60',
-      },
-    });
+    harness = await startUpstreamHarness({ JWT_SECRET: testJwtSecret, RATE_LIMIT_DEFAULT_ANONYMOUS: '2/60' });
+    ({ fake, server } = harness);
   });
   afterAll(async () => {
     client?.close();
-    await server?.close();
-    await fake?.close();
+    await harness?.close();
   });
 
   it("counts typed messages and utterances against a guest's budget, refusing an utterance before it is transcribed", async () => {
@@ -255,20 +247,17 @@ const recordingLimits = [
 ];
 
 describe.skipIf(!speechProgramsAvailable).each(recordingLimits)('the voice assistant at $limit', ({ limit, refusal }) => {
-  let fake: FakeUpstream;
+  let harness: UpstreamHarness;
   let server: TestServer;
   const clients: VoiceTestClient[] = [];
 
   beforeAll(async () => {
-    fake = await FakeUpstream.start();
-    server = await startTestServer({
-      env: { OPENAI_API_KEY: 'sk-test', OPENAI_BASE_URL: fake.openaiBaseUrl, [limit]: '1', VOICE_RECORDING_IDLE_SECONDS: '1' },
-    });
+    harness = await startUpstreamHarness({ [limit]: '1', VOICE_RECORDING_IDLE_SECONDS: '1' });
+    ({ server } = harness);
   });
   afterAll(async () => {
     for (const client of clients) client.close();
-    await server?.close();
-    await fake?.close();
+    await harness?.close();
   });
 
   it('refuses a recording past the limit with service_unavailable, and takes it once one has ended', async () => {

@@ -1,36 +1,15 @@
-import { access, mkdtemp, rm } from 'node:fs/promises';
-import os from 'node:os';
-import path from 'node:path';
-import { chromium, type BrowserContext, type Locator, type Page } from 'playwright-core';
+import type { Locator, Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { checkChromium, openChromium, type OpenedChromium } from '../support/chromium.js';
 import { FakeUpstream } from '../support/fake-upstream.js';
 import { requireService } from '../support/services.js';
 import { startTestServer, type TestServer } from '../support/test-server.js';
 import { signToken, testJwtSecret } from '../support/tokens.js';
 
-/** Debian's Chromium (apt package `chromium`, installed by .ci/run). */
-const chromiumPath = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-const chromiumAvailable = await requireService('Chromium', () => access(chromiumPath));
+const chromiumAvailable = await requireService('Chromium', checkChromium);
 
 const quickPrompt = 'Give me five video ideas for a cooking channel';
 const slowReply = 'Here are five ideas: knife skills, one-pan dinners, street food, baking basics and a pantry challenge.';
-
-/** A real Chromium with a profile of its own, so storage never leaks between tests. */
-async function openBrowser(): Promise<{ context: BrowserContext; close(): Promise<void> }> {
-  const profile = await mkdtemp(path.join(os.tmpdir(), 'parley-chromium-'));
-  const context = await chromium.launchPersistentContext(profile, {
-    executablePath: chromiumPath,
-    headless: true,
-    args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-  });
-  return {
-    context,
-    async close() {
-      await context.close();
-      await rm(profile, { recursive: true, force: true });
-    },
-  };
-}
 
 const messagesOf = (page: Page, role: 'user' | 'assistant') => page.locator(`.message[data-role="${role}"] .bubble`);
 
@@ -53,7 +32,7 @@ type BrowserGlobals = { document: any; sessionStorage: { getItem(key: string): s
 describe.skipIf(!chromiumAvailable)("seed 002's web chat page at /ai-assistant, in Chromium", () => {
   let fake: FakeUpstream;
   let server: TestServer;
-  let browser: Awaited<ReturnType<typeof openBrowser>>;
+  let browser: OpenedChromium;
   let page: Page;
 
   beforeAll(async () => {
@@ -64,7 +43,7 @@ describe.skipIf(!chromiumAvailable)("seed 002's web chat page at /ai-assistant, 
     });
   });
   beforeEach(async () => {
-    browser = await openBrowser();
+    browser = await openChromium();
     page = await browser.context.newPage();
   });
   afterEach(async () => {

@@ -1,16 +1,16 @@
-import { access, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { chromium, type BrowserContext } from 'playwright-core';
+import type { BrowserContext } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { wavFile } from '../../src/voice/wav-file.js';
+import { checkChromium, openChromium, type OpenedChromium } from '../support/chromium.js';
 import { FakeUpstream } from '../support/fake-upstream.js';
 import { requireService } from '../support/services.js';
 import { checkSpeechPrograms, silence, spokenPcm } from '../support/spoken-audio.js';
 import { startTestServer, type TestServer } from '../support/test-server.js';
 
-const chromiumPath = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-const chromiumAvailable = await requireService('Chromium', () => access(chromiumPath));
+const chromiumAvailable = await requireService('Chromium', checkChromium);
 const speechProgramsAvailable = await requireService('ffmpeg, espeak-ng and pocketsphinx', checkSpeechPrograms);
 
 /** What the page reports back from the browser: the server's events in order, and how many pieces MediaRecorder sent. */
@@ -67,6 +67,7 @@ describe.skipIf(!chromiumAvailable || !speechProgramsAvailable)('a browser strea
   let fake: FakeUpstream;
   let server: TestServer;
   let directory: string;
+  let browser: OpenedChromium;
   let context: BrowserContext;
 
   beforeAll(async () => {
@@ -76,24 +77,14 @@ describe.skipIf(!chromiumAvailable || !speechProgramsAvailable)('a browser strea
     const microphone = path.join(directory, 'microphone.wav');
     // Chromium loops the file: speech, then long enough a silence to end the utterance before it comes round again.
     await writeFile(microphone, wavFile(Buffer.concat([silence(0.3), await spokenPcm('hello there', 3000)])));
-    context = await chromium.launchPersistentContext(path.join(directory, 'profile'), {
-      executablePath: chromiumPath,
-      headless: true,
+    browser = await openChromium({
       bypassCSP: true,
-      args: [
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-        '--use-fake-ui-for-media-stream',
-        '--use-fake-device-for-media-stream',
-        `--use-file-for-fake-audio-capture=${microphone}`,
-      ],
+      args: ['--use-fake-ui-for-media-stream', '--use-fake-device-for-media-stream', `--use-file-for-fake-audio-capture=${microphone}`],
     });
+    ({ context } = browser);
   });
   afterAll(async () => {
-    await context?.close();
+    await browser?.close();
     await rm(directory, { recursive: true, force: true });
     await server?.close();
     await fake?.close();
