@@ -1,7 +1,8 @@
 import { spawn, type ChildProcessByStdio } from 'node:child_process';
 import type { Readable, Writable } from 'node:stream';
-import { AppError } from '../core/errors.js';
+import { AppError, toAppError } from '../core/errors.js';
 import type { DecoderSlots } from './decoder-slots.js';
+import { programUnavailable, spawnFailure } from './run-program.js';
 import { pcmSampleRate } from './speech-engines.js';
 
 /** Audio a client has sent that ffmpeg has not read yet; a client sending faster than real time past this is refused. */
@@ -68,11 +69,7 @@ export class RecordingDecoder {
     ffmpeg.stdin.on('error', () => {});
     this.exited = new Promise((resolve) => {
       ffmpeg.on('error', (error: NodeJS.ErrnoException) => {
-        this.fail(
-          error.code === 'ENOENT'
-            ? new AppError('service_unavailable', 'Voice input is unavailable: ffmpeg is not installed on the server')
-            : new AppError('internal_error', 'Internal server error', { cause: error }),
-        );
+        this.fail(toAppError(programUnavailable(spawnFailure('ffmpeg', error), 'Voice input')));
         resolve();
       });
       // 'close' comes after 'error' too, even for a program that never started.

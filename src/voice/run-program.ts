@@ -20,6 +20,11 @@ export class ProgramError extends Error {
   }
 }
 
+/** What a spawn error means: a program that is not installed is a ProgramError; anything else stays as it is. */
+export function spawnFailure(program: string, error: NodeJS.ErrnoException): Error {
+  return error.code === 'ENOENT' ? new ProgramError(program, `${program} is not installed`, true) : error;
+}
+
 /** The end of stderr kept for the error message: enough to say what went wrong, never a flood. */
 const stderrTailBytes = 2048;
 
@@ -39,10 +44,7 @@ export function runProgram(program: string, args: string[], input: Buffer | unde
     });
     // The program may exit before reading all its input (EPIPE); its exit code tells what happened.
     child.stdin.on('error', () => {});
-    child.on('error', (error: NodeJS.ErrnoException) => {
-      if (error.code === 'ENOENT') reject(new ProgramError(program, `${program} is not installed`, true));
-      else reject(error);
-    });
+    child.on('error', (error: NodeJS.ErrnoException) => reject(spawnFailure(program, error)));
     child.on('close', (code) => {
       if (signal.aborted) return reject(signal.reason);
       if (code === 0) return resolve({ stdout: Buffer.concat(stdout) });

@@ -186,7 +186,7 @@ export class VoiceSession {
       identity,
       target: { kind: 'keyed', clientKey: this.client.conversationKey, create: { surface: 'voice' } },
       content: text,
-      options: { ...surface },
+      options: surface,
       signal,
       client: turnClient,
     });
