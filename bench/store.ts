@@ -16,7 +16,6 @@ import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import pg from 'pg';
-import { v7 as uuidv7 } from 'uuid';
 import type { ChatStore } from '../src/store/chat-store.js';
 import { openChatStore } from '../src/store/open-chat-store.js';
 import { barePostgresRunner, bareSqliteRunner, type TurnContent, type TurnRunner } from './lib/bare-turn-store.js';
@@ -49,17 +48,18 @@ function parleyRunner(store: ChatStore): TurnRunner {
       return (await store.createConversation(userId, { surface: 'ai-module', title: 'bench' })).id;
     },
     async turn(userId, conversationId, turn) {
-      await store.beginTurn({
+      const begun = await store.beginTurn({
         userId,
         target: { kind: 'existing', conversationId },
         content: turn.prompt,
         tokens: turn.promptTokens,
         historyLimit: 20,
+        reply: { model: 'gpt-4o', provider: 'openai' },
       });
       await store.finishTurn({
         userId,
         conversationId,
-        messageId: uuidv7(),
+        messageId: begun.replyId,
         content: turn.reply,
         status: 'complete',
         model: 'gpt-4o',

@@ -4,6 +4,7 @@ import type { Server as SocketServer } from 'socket.io';
 import { Authenticator } from './auth/authenticator.js';
 import type { Config } from './config/config.js';
 import { ChatEngine } from './core/chat-engine.js';
+import { AppError } from './core/errors.js';
 import { TurnGuard } from './core/turn-guard.js';
 import { LocalConcurrencyLimiter } from './limits/concurrency-limiter.js';
 import { FlexibleRateLimiter } from './limits/rate-limiter.js';
@@ -15,6 +16,7 @@ import { aiJobProcessor } from './transports/ai-module-rest/ai-jobs.js';
 import { socketSurfaces } from './transports/socket-surfaces.js';
 import { ProviderRegistry } from './providers/provider-registry.js';
 import type { ChatStore } from './store/chat-store.js';
+import { startAbandonedReplySweep } from './store/abandoned-replies.js';
 import { startGuestRetention } from './store/guest-retention.js';
 import { openChatStore } from './store/open-chat-store.js';
 import { openSpeechEngines } from './voice/open-speech-engines.js';
@@ -76,7 +78,21 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
   if (config.limits.moderationModel !== undefined && providers.moderation() === undefined) {
     logger.warn('MODERATION=true needs the OpenAI provider (OPENAI_API_KEY or OPENAI_BASE_URL); messages are not moderated');
   }
-  const engine = new ChatEngine({ store, providers, guard, defaultContextWindow: config.defaultContextWindow, logger });
+  // Before serving: replies a crashed run left in progress are ended as interrupted.
+  const abandonedReplies = await startAbandonedReplySweep(store, config.durability.instanceHeartbeatMs, logger).catch(
+    async (error: unknown) => {
+      await store.close();
+      throw error;
+    },
+  );
+  const engine = new ChatEngine({
+    store,
+    providers,
+    guard,
+    defaultContextWindow: config.defaultContextWindow,
+    replyCheckpointMs: config.durability.replyCheckpointMs,
+    logger,
+  });
   const processAiJob = aiJobProcessor({ engine, providers, settings: config.surfaces.aiModule });
   const aiJobs = await openJobQueue(config, 'ai-tasks', processAiJob, logger).catch(async (error: unknown) => {
     await store.close();
@@ -86,10 +102,6 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
   const server = await buildServer(dependencies, logger);
   const io = attachSocketServer(server.server, dependencies, socketSurfaces);
   const guestRetention = startGuestRetention(store, config.guestRetentionDays, logger);
-  // Open sockets would keep the HTTP server from closing.
-  server.addHook('preClose', async () => {
-    io.local.disconnectSockets(true);
-  });
   return {
     server,
     io,
@@ -98,18 +110,62 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     authenticator,
     logger,
     async close() {
-      // Open streams get a grace period to finish; then their connections are closed
-      // (their turns see the disconnect and store what they have as interrupted).
-      const deadline = setTimeout(() => server.server.closeAllConnections(), config.shutdownGraceMs);
-      await server.close();
-      clearTimeout(deadline);
+      await drainConnections({ server, io, engine, graceMs: config.shutdownGraceMs, logger });
       // Running jobs end (a cancelled completion stores its partial reply) before the store closes.
       await aiJobs.close();
       await guestRetention.stop();
+      await abandonedReplies.stop();
       await store.close();
       redis?.disconnect();
     },
   };
+}
+
+/** How long interrupted turns get to store their replies and send their error events. */
+const interruptionMs = 500;
+
+const shuttingDown = new AppError('service_unavailable', 'Parley is shutting down; the reply so far was stored as interrupted', {
+  retryable: true,
+});
+
+/**
+ * Shutdown: stop accepting connections and turns at once, give running
+ * turns the grace period to finish, then interrupt the rest (each stores its
+ * reply as interrupted and sends its surface's error event) and close every
+ * connection, sockets included: a connected client, even idle, must not keep
+ * the process alive, and must not find a listener to reconnect to.
+ */
+async function drainConnections(parts: {
+  server: FastifyInstance;
+  io: SocketServer;
+  engine: ChatEngine;
+  graceMs: number;
+  logger: Logger;
+}): Promise<void> {
+  const { server, io, engine, graceMs, logger } = parts;
+  // Stops listening now; resolves once every connection has ended.
+  const closed = server.close();
+  const drained = engine.drain(shuttingDown);
+  if (!(await settlesWithin(drained, graceMs))) {
+    logger.warn({ turns: engine.activeTurnCount }, 'grace period over: interrupting the turns still running');
+    await settlesWithin(engine.interruptActiveTurns(shuttingDown), interruptionMs);
+  }
+  // The error events just sent get a moment to leave before their sockets close.
+  await new Promise((resolve) => setTimeout(resolve, 20));
+  io.local.disconnectSockets(true);
+  server.server.closeAllConnections();
+  await closed;
+}
+
+/** Whether `promise` settled within `ms`. */
+async function settlesWithin(promise: Promise<unknown>, ms: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const timedOut = new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), ms)));
+  try {
+    return await Promise.race([promise.then(() => true), timedOut]);
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 /** Keys and tokens never reach the log, even when a header is logged by mistake. */

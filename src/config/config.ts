@@ -67,6 +67,8 @@ const environmentSchema = z.object({
   GUEST_RETENTION_DAYS: optionalNumber(z.number().int().min(0).max(36_500)),
   BODY_LIMIT_BYTES: optionalNumber(z.number().int().min(1024)),
   SHUTDOWN_GRACE_MS: optionalNumber(z.number().int().min(0).max(600_000)),
+  REPLY_CHECKPOINT_MS: optionalNumber(z.number().int().min(50).max(600_000)),
+  INSTANCE_HEARTBEAT_MS: optionalNumber(z.number().int().min(50).max(600_000)),
   REDIS_URL: optionalText.pipe(z.url({ protocol: /^rediss?$/, error: 'must be a redis:// or rediss:// URL' }).optional()),
   JOB_CONCURRENCY: optionalNumber(z.number().int().min(1).max(100)),
   JOB_QUEUE_PREFIX: optionalText.pipe(
@@ -110,6 +112,7 @@ export interface Config {
   bodyLimitBytes: number;
   /** How long shutdown waits for open requests and streams before closing their connections. */
   shutdownGraceMs: number;
+  durability: DurabilitySettings;
   /** Redis for the background job queue (BullMQ); unset: jobs run in process. */
   redisUrl: string | undefined;
   jobs: { concurrency: number; queuePrefix: string };
@@ -125,6 +128,14 @@ export interface Config {
   limits: TurnLimits;
   rateLimits: RateLimitSettings;
   voice: VoiceSettings;
+}
+
+/** How much of a reply a crash can lose, and how soon another instance notices (see src/core/reply-checkpoints.ts). */
+export interface DurabilitySettings {
+  /** A streaming reply's text is written this often while it grows. */
+  replyCheckpointMs: number;
+  /** How often an instance says it is alive; three missed beats and its replies in progress are finished as interrupted. */
+  instanceHeartbeatMs: number;
 }
 
 export class ConfigError extends Error {
@@ -158,6 +169,7 @@ export function loadConfig(environment: NodeJS.ProcessEnv = process.env): Config
     trustProxy: env.TRUST_PROXY,
     bodyLimitBytes: env.BODY_LIMIT_BYTES ?? 1024 * 1024,
     shutdownGraceMs: env.SHUTDOWN_GRACE_MS ?? 10_000,
+    durability: { replyCheckpointMs: env.REPLY_CHECKPOINT_MS ?? 1_000, instanceHeartbeatMs: env.INSTANCE_HEARTBEAT_MS ?? 10_000 },
     redisUrl: env.REDIS_URL,
     jobs: { concurrency: env.JOB_CONCURRENCY ?? 4, queuePrefix: env.JOB_QUEUE_PREFIX ?? 'parley' },
     defaultContextWindow: env.DEFAULT_CONTEXT_WINDOW ?? 8192,

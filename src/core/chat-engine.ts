@@ -1,10 +1,11 @@
-import { v7 as uuidv7 } from 'uuid';
 import type { ChatEvent } from './chat-events.js';
 import { contextWindowFor, fitToBudget } from './context-window.js';
 import { AppError, invalidRequest, toAppError } from './errors.js';
 import type { Identity } from './identity.js';
 import type { Logger } from './logger.js';
 import { countTokens, messageOverheadTokens } from './token-counter.js';
+import { ActiveTurns } from './active-turns.js';
+import { startReplyCheckpoints, type ReplyCheckpoints } from './reply-checkpoints.js';
 import type { TurnClient, TurnGuard } from './turn-guard.js';
 import type { ChatMessage, FinishReason, ProviderStreamPart } from '../providers/chat-provider.js';
 import type { OpenedReply, ProviderRegistry, ResolvedModel } from '../providers/provider-registry.js';
@@ -42,10 +43,12 @@ export interface ChatEngineDependencies {
   guard: TurnGuard;
   /** Context window of models the engine does not know. */
   defaultContextWindow: number;
+  /** How often a streaming reply's text is written to the store. */
+  replyCheckpointMs: number;
   logger: Logger;
 }
 
-interface PreparedContext {
+export interface PreparedContext {
   system: string | undefined;
   messages: ChatMessage[];
   /** Prompt tokens as the tokenizer counts them, used when the provider reports none. */
@@ -61,9 +64,9 @@ interface EarlyUpstream {
 }
 
 /** What is known of a reply while it streams. */
-interface ReplyProgress {
+export interface ReplyProgress {
   messageId: string;
-  /** Set once the provider has accepted the request; only then is a reply stored. */
+  /** Set once the provider has accepted the request. */
   answeredBy: { model: string; provider: string } | undefined;
   text: string;
   firstTokenAt: number | undefined;
@@ -81,34 +84,39 @@ interface ReplyProgress {
  */
 export class ChatEngine {
   private readonly systemPromptTokens = new Map<string, number>();
+  private readonly activeTurns = new ActiveTurns();
 
   constructor(private readonly dependencies: ChatEngineDependencies) {}
 
   async *runTurn(request: TurnRequest): AsyncGenerator<ChatEvent, void, undefined> {
     const startedAt = performance.now();
+    const turn = this.activeTurns.start(request.signal);
+    const signal = turn.signal;
     let release: (() => void) | undefined;
     let earlyUpstream: EarlyUpstream | undefined;
+    let checkpoints: ReplyCheckpoints | undefined;
     // One generator for the whole turn: every nested generator would add a promise hop per streamed read.
     try {
       let resolved: ResolvedModel;
       let begun: BeginTurnResult;
       try {
-        release = await this.dependencies.guard.admit(request.identity, request.content, request.signal, request.client);
+        release = await this.dependencies.guard.admit(request.identity, request.content, signal, request.client);
         resolved = this.dependencies.providers.resolve(request.options.model);
         const tokens = countTokens(request.content);
         this.assertFits(tokens, resolved.model, request.options);
         // A client gone while the turn was being admitted leaves nothing behind.
-        if (request.signal.aborted) {
-          yield { type: 'turn-abort', message: undefined };
+        if (signal.aborted) {
+          yield abortEvent(signal, undefined);
           return;
         }
-        earlyUpstream = this.openBeforeStoring(request, resolved);
+        earlyUpstream = this.openBeforeStoring(request, resolved, signal);
         begun = await this.dependencies.store.beginTurn({
           userId: request.identity.userId,
           target: request.target,
           content: request.content,
           tokens,
           historyLimit: request.suppliedContext === undefined ? request.options.historyLimit : 0,
+          reply: { model: resolved.model, provider: resolved.provider },
         });
       } catch (error) {
         earlyUpstream?.cancel();
@@ -119,7 +127,7 @@ export class ChatEngine {
 
       const context = earlyUpstream?.context ?? this.prepareContext(request, begun, resolved.model);
       const reply: ReplyProgress = {
-        messageId: uuidv7(),
+        messageId: begun.replyId,
         answeredBy: undefined,
         text: '',
         firstTokenAt: undefined,
@@ -127,8 +135,9 @@ export class ChatEngine {
         finishReason: 'stop',
         failure: undefined,
       };
+      checkpoints = startReplyCheckpoints(this.dependencies, reply, context);
       try {
-        const opened = await (earlyUpstream?.opening ?? this.open(resolved, context, request, request.signal));
+        const opened = await (earlyUpstream?.opening ?? this.open(resolved, context, request, signal));
         reply.answeredBy = opened;
         yield { type: 'message-start', messageId: reply.messageId, model: opened.model, provider: opened.provider };
         for await (const part of opened.parts) {
@@ -140,13 +149,40 @@ export class ChatEngine {
           else reply.finishReason = part.reason;
         }
       } catch (error) {
-        if (!request.signal.aborted) reply.failure = toAppError(error);
+        if (!signal.aborted) reply.failure = toAppError(error);
       }
-      yield* await this.endTurn(request, begun, resolved, context, reply, startedAt);
+      checkpoints.stop();
+      yield* await this.endTurn(request, signal, begun, resolved, context, reply, startedAt);
     } finally {
+      checkpoints?.stop();
       earlyUpstream?.done();
       release?.();
+      turn.end();
     }
+  }
+
+  /**
+   * Shutdown, first step: turns started from now on end at once with a
+   * `turn-error` carrying `reason`, before anything is stored. Resolves once
+   * the running ones have ended by themselves.
+   */
+  drain(reason: AppError): Promise<void> {
+    return this.activeTurns.drain(reason);
+  }
+
+  /**
+   * Shutdown, once the grace period is over: every running turn stores its
+   * partial reply as interrupted and ends with a `turn-error` carrying
+   * `reason`, so every surface sends its error event. Resolves once they
+   * have all ended.
+   */
+  interruptActiveTurns(reason: AppError): Promise<void> {
+    return this.activeTurns.interruptAll(reason);
+  }
+
+  /** How many turns are running now. */
+  get activeTurnCount(): number {
+    return this.activeTurns.size;
   }
 
   private open(resolved: ResolvedModel, context: PreparedContext, request: TurnRequest, signal: AbortSignal): Promise<OpenedReply> {
@@ -167,16 +203,16 @@ export class ChatEngine {
    * fails, the upstream request is cancelled. Other turns send stored
    * history and must wait for it.
    */
-  private openBeforeStoring(request: TurnRequest, resolved: ResolvedModel): EarlyUpstream | undefined {
+  private openBeforeStoring(request: TurnRequest, resolved: ResolvedModel, signal: AbortSignal): EarlyUpstream | undefined {
     const { suppliedContext, target } = request;
     if (suppliedContext === undefined || target.kind !== 'new') return undefined;
     const system = target.create.systemPrompt ?? request.options.systemPrompt;
     const messages: ChatMessage[] = [...suppliedContext, { role: 'user', content: request.content }];
     const context: PreparedContext = { system, messages, estimatePromptTokens: () => countMessages(system, messages) };
-    // Follows the client's signal by hand (AbortSignal.any costs a transferable object per request on Node 20).
+    // Follows the turn's signal by hand (AbortSignal.any costs a transferable object per request on Node 20).
     const cancellation = new AbortController();
-    const followClient = () => cancellation.abort(request.signal.reason);
-    request.signal.addEventListener('abort', followClient, { once: true });
+    const followClient = () => cancellation.abort(signal.reason);
+    signal.addEventListener('abort', followClient, { once: true });
     const opening = this.open(resolved, context, request, cancellation.signal);
     // Awaited later, or dropped if storing fails: never an unhandled rejection.
     opening.catch(() => {});
@@ -191,13 +227,14 @@ export class ChatEngine {
           () => {},
         );
       },
-      done: () => request.signal.removeEventListener('abort', followClient),
+      done: () => signal.removeEventListener('abort', followClient),
     };
   }
 
-  /** Stores the reply (once the provider has accepted the request) and returns the turn's closing events. */
+  /** Ends the reply beginTurn stored and returns the turn's closing events. */
   private async endTurn(
     request: TurnRequest,
+    signal: AbortSignal,
     begun: BeginTurnResult,
     resolved: ResolvedModel,
     context: PreparedContext,
@@ -206,35 +243,34 @@ export class ChatEngine {
   ): Promise<ChatEvent[]> {
     const { answeredBy, text, usage } = reply;
     let failure = reply.failure;
-    const status: MessageStatus = failure !== undefined ? 'failed' : request.signal.aborted ? 'interrupted' : 'complete';
+    const status: MessageStatus = failure !== undefined ? 'failed' : signal.aborted ? 'interrupted' : 'complete';
+    // A request the provider never accepted cost no prompt tokens.
     const promptTokens = answeredBy !== undefined ? (usage?.promptTokens ?? context.estimatePromptTokens()) : 0;
     const completionTokens = usage?.completionTokens ?? countTokens(text);
     const events: ChatEvent[] = [];
     if (status === 'complete') events.push({ type: 'usage', promptTokens, completionTokens });
 
     let message: StoredMessage | undefined;
-    if (answeredBy !== undefined) {
-      try {
-        message = await this.dependencies.store.finishTurn({
-          userId: request.identity.userId,
-          conversationId: begun.conversation.id,
-          messageId: reply.messageId,
-          content: text,
-          status,
-          model: answeredBy.model,
-          provider: answeredBy.provider,
-          promptTokens,
-          completionTokens,
-          timeToFirstTokenMs: reply.firstTokenAt === undefined ? null : Math.round(reply.firstTokenAt - startedAt),
-          latencyMs: Math.round(performance.now() - startedAt),
-        });
-      } catch (error) {
-        failure ??= toAppError(error);
-      }
+    try {
+      message = await this.dependencies.store.finishTurn({
+        userId: request.identity.userId,
+        conversationId: begun.conversation.id,
+        messageId: reply.messageId,
+        content: text,
+        status,
+        model: answeredBy?.model ?? resolved.model,
+        provider: answeredBy?.provider ?? resolved.provider,
+        promptTokens,
+        completionTokens,
+        timeToFirstTokenMs: reply.firstTokenAt === undefined ? null : Math.round(reply.firstTokenAt - startedAt),
+        latencyMs: Math.round(performance.now() - startedAt),
+      });
+    } catch (error) {
+      failure ??= toAppError(error);
     }
     this.logTurn(request, begun, resolved, status, failure, message);
     if (failure !== undefined) events.push({ type: 'turn-error', error: failure, message });
-    else if (status === 'interrupted') events.push({ type: 'turn-abort', message });
+    else if (status === 'interrupted') events.push(abortEvent(signal, message));
     else events.push({ type: 'turn-finish', message: message!, finishReason: reply.finishReason });
     return events;
   }
@@ -300,6 +336,16 @@ export class ChatEngine {
     if (failure === undefined) this.dependencies.logger.info(fields, 'turn ended');
     else this.dependencies.logger.warn({ ...fields, code: failure.code, error: describeFailure(failure) }, 'turn failed');
   }
+}
+
+/**
+ * How an interrupted turn ends: `turn-abort` when its caller cancelled it,
+ * `turn-error` with the reason when the server interrupted it (shutdown).
+ */
+function abortEvent(signal: AbortSignal, message: StoredMessage | undefined): ChatEvent {
+  const reason: unknown = signal.reason;
+  if (reason instanceof AppError) return { type: 'turn-error', error: reason, message };
+  return { type: 'turn-abort', message };
 }
 
 /** The message of an unexpected error's cause, without its stack, for the log only. */

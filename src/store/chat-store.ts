@@ -11,6 +11,7 @@
 export type Surface = 'openai' | 'assistant' | 'ai-module' | 'chat-sessions' | 'stream-v2' | 'voice';
 
 export type MessageRole = 'system' | 'user' | 'assistant';
+/** How a stored message ended. A reply is written `in_progress` when its turn starts, but only ended replies are ever read back. */
 export type MessageStatus = 'complete' | 'interrupted' | 'failed';
 
 export interface Conversation {
@@ -77,6 +78,8 @@ export interface BeginTurnInput {
   tokens: number;
   /** How many earlier messages to return as history (0 for none). */
   historyLimit: number;
+  /** The reply, stored `in_progress` in the same write so that it exists from the turn's start. */
+  reply: { model: string; provider: string };
 }
 
 export interface BeginTurnResult {
@@ -85,12 +88,14 @@ export interface BeginTurnResult {
   userMessage: StoredMessage;
   /** Up to historyLimit messages before the new one, oldest first; failed replies are left out. */
   history: StoredMessage[];
+  /** The id of the reply stored `in_progress`, which finishTurn ends. */
+  replyId: string;
 }
 
 export interface FinishTurnInput {
   userId: string;
   conversationId: string;
-  /** Preallocated so transports can announce it before the reply is stored. */
+  /** BeginTurnResult.replyId. */
   messageId: string;
   content: string;
   status: MessageStatus;
@@ -100,6 +105,14 @@ export interface FinishTurnInput {
   completionTokens: number;
   timeToFirstTokenMs: number | null;
   latencyMs: number;
+}
+
+/** A reply's text so far, written while it streams so that a crash loses little of it. */
+export interface ReplyCheckpoint {
+  messageId: string;
+  content: string;
+  /** Known once the provider has answered; billed if the reply is finished by the sweep. */
+  promptTokens: number | null;
 }
 
 export interface Page {
@@ -159,8 +172,24 @@ export interface ChatStore {
    * message (creating the user row on first sight), atomically.
    */
   beginTurn(input: BeginTurnInput): Promise<BeginTurnResult>;
-  /** Stores the reply and adds its tokens to the user's and conversation's totals, atomically. */
+  /**
+   * Ends the reply beginTurn stored and adds its tokens to the user's and
+   * conversation's totals, atomically. not_found when the conversation is
+   * gone, is not the user's, or the reply was already ended (by the sweep).
+   */
   finishTurn(input: FinishTurnInput): Promise<StoredMessage>;
+  /** Writes an in-progress reply's text so far; does nothing once the reply has ended. */
+  checkpointReply(checkpoint: ReplyCheckpoint): Promise<void>;
+  /** Marks this store's instance alive now; its replies in progress are not abandoned while it beats. */
+  recordHeartbeat(): Promise<void>;
+  /**
+   * Ends as interrupted, with their checkpointed text and billed for it, the
+   * replies in progress of instances silent since `staleBefore` (crashed or
+   * killed). Returns how many it ended.
+   */
+  finishAbandonedReplies(staleBefore: Date): Promise<number>;
+  /** Forgets this store's instance at a clean shutdown, once its turns have ended. */
+  retireInstance(): Promise<void>;
 
   createConversation(userId: string, input: NewConversation): Promise<Conversation>;
   /** undefined unless the conversation exists and belongs to the user. */

@@ -5,7 +5,7 @@
  * compiled once per database.
  */
 import type { Compilable, Insertable } from 'kysely';
-import type { StoredMessage } from './chat-store.js';
+import type { ReplyCheckpoint, StoredMessage } from './chat-store.js';
 import type { ChatDatabase, ConversationsTable } from './database-schema.js';
 import { toMessageRow } from './row-mappers.js';
 import { statementTemplate } from './statement-template.js';
@@ -15,6 +15,16 @@ export interface UsageIncrement {
   promptTokens: number;
   completionTokens: number;
   now: string;
+}
+
+export interface ReplyInProgress {
+  id: string;
+  conversationId: string;
+  userId: string;
+  model: string;
+  provider: string;
+  createdAt: string;
+  instanceId: string;
 }
 
 /** Guests' user ids (src/core/identity.ts anonymousIdentity). */
@@ -45,6 +55,79 @@ export class ChatWrites {
 
   insertMessage(message: StoredMessage): Compilable {
     return this.insertMessageRow(toMessageRow(message));
+  }
+
+  private readonly insertReplyRow = statementTemplate(
+    (row: {
+      id: string;
+      conversation_id: string;
+      user_id: string;
+      model: string;
+      provider: string;
+      created_at: string;
+      instance_id: string;
+    }) => this.db.insertInto('messages').values({ ...row, role: 'assistant', content: '', status: 'in_progress', tokens: 0 }),
+  );
+
+  /** The reply of a turn that has just started, `in_progress` under this instance until it ends. */
+  insertReplyInProgress(reply: ReplyInProgress): Compilable {
+    return this.insertReplyRow({
+      id: reply.id,
+      conversation_id: reply.conversationId,
+      user_id: reply.userId,
+      model: reply.model,
+      provider: reply.provider,
+      created_at: reply.createdAt,
+      instance_id: reply.instanceId,
+    });
+  }
+
+  private readonly endReplyStatement = statementTemplate((message: Omit<StoredMessage, 'role'>) => {
+    // created_at too: a reply dates from when it ended, as the conversation's last message does.
+    const { id, conversation_id, user_id, role: _role, ...ended } = toMessageRow({ ...message, role: 'assistant' });
+    return this.db
+      .updateTable('messages')
+      .set({ ...ended, instance_id: null })
+      .where('id', '=', id)
+      .where('conversation_id', '=', conversation_id)
+      .where('user_id', '=', user_id)
+      .where('status', '=', 'in_progress');
+  });
+
+  /** Ends a reply still in progress; changes no row once it has ended (guard the write on it). */
+  endReply({ role: _role, ...message }: StoredMessage): Compilable {
+    return this.endReplyStatement(message);
+  }
+
+  private readonly checkpointReplyStatement = statementTemplate((checkpoint: ReplyCheckpoint) =>
+    this.db
+      .updateTable('messages')
+      .set({ content: checkpoint.content, prompt_tokens: checkpoint.promptTokens })
+      .where('id', '=', checkpoint.messageId)
+      .where('status', '=', 'in_progress'),
+  );
+
+  checkpointReply(checkpoint: ReplyCheckpoint): Compilable {
+    return this.checkpointReplyStatement(checkpoint);
+  }
+
+  private readonly heartbeatStatement = statementTemplate((values: { id: string; now: string }) =>
+    this.db
+      .insertInto('instances')
+      .values({ id: values.id, started_at: values.now, heartbeat_at: values.now })
+      .onConflict((conflict) => conflict.column('id').doUpdateSet({ heartbeat_at: values.now })),
+  );
+
+  recordHeartbeat(instanceId: string, now: string): Compilable {
+    return this.heartbeatStatement({ id: instanceId, now });
+  }
+
+  deleteInstance(instanceId: string): Compilable {
+    return this.db.deleteFrom('instances').where('id', '=', instanceId);
+  }
+
+  deleteSilentInstances(staleBefore: string): Compilable {
+    return this.db.deleteFrom('instances').where('heartbeat_at', '<', staleBefore);
   }
 
   private readonly countMessageStatement = statementTemplate((values: { userId: string; conversationId: string; now: string }) =>

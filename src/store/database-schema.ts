@@ -33,13 +33,16 @@ export interface ConversationsTable {
   last_message_at: string | null;
 }
 
+/** A reply is `in_progress` from its turn's start until it ends; the store never returns one. */
+export type StoredStatus = MessageStatus | 'in_progress';
+
 export interface MessagesTable {
   id: string;
   conversation_id: string;
   user_id: string;
   role: MessageRole;
   content: string;
-  status: MessageStatus;
+  status: StoredStatus;
   tokens: number;
   model: string | null;
   provider: string | null;
@@ -48,6 +51,14 @@ export interface MessagesTable {
   time_to_first_token_ms: number | null;
   latency_ms: number | null;
   created_at: string;
+  /** The instance writing an `in_progress` reply (see migrations.ts 0003). */
+  instance_id: string | null;
+}
+
+export interface InstancesTable {
+  id: string;
+  started_at: string;
+  heartbeat_at: string;
 }
 
 export interface UsageDaysTable {
@@ -73,6 +84,7 @@ export interface DatabaseSchema {
   messages: MessagesTable;
   usage_days: UsageDaysTable;
   api_keys: ApiKeysTable;
+  instances: InstancesTable;
 }
 
 export type ConversationRow = Selectable<ConversationsTable>;

@@ -6,6 +6,7 @@
 import { sql, type QueryResult } from 'kysely';
 import { v7 as uuidv7 } from 'uuid';
 import { AppError } from '../core/errors.js';
+import { countTokens } from '../core/token-counter.js';
 import type {
   BeginTurnInput,
   BeginTurnResult,
@@ -17,6 +18,7 @@ import type {
   Page,
   PageResult,
   ApiKey,
+  ReplyCheckpoint,
   NewApiKey,
   StoredMessage,
   Surface,
@@ -28,7 +30,7 @@ import type { ChatDatabase, ConversationRow, MessageRow } from './database-schem
 import { migrateToLatest } from './migrations.js';
 import { toApiKey, toConversation, toConversationRow, toStoredMessage } from './row-mappers.js';
 import { statementTemplate } from './statement-template.js';
-import type { StoreDatabase } from './store-database.js';
+import { NothingChanged, type StoreDatabase } from './store-database.js';
 
 /** Where a turn goes: a conversation believed to exist, or one to create. */
 type ResolvedTarget = { kind: 'found'; conversationId: string } | { kind: 'create'; create: NewConversation };
@@ -38,7 +40,14 @@ export class KyselyChatStore implements ChatStore {
   private readonly db: ChatDatabase;
   private readonly writes: ChatWrites;
 
-  constructor(private readonly database: StoreDatabase) {
+  /**
+   * @param instanceId This process's instance, under which it writes its
+   * replies in progress (see finishAbandonedReplies).
+   */
+  constructor(
+    private readonly database: StoreDatabase,
+    readonly instanceId: string = uuidv7(),
+  ) {
     this.kind = database.kind;
     this.db = database.db;
     this.writes = new ChatWrites(database.db);
@@ -52,7 +61,7 @@ export class KyselyChatStore implements ChatStore {
       .where('conversation_id', '=', values.conversationId)
       // Keeps another user's messages out while the write has yet to reject the turn.
       .where('user_id', '=', values.userId)
-      .where('status', '!=', 'failed')
+      .where('status', 'in', ['complete', 'interrupted'])
       .where('content', '!=', '')
       .orderBy('id', 'desc')
       .limit(values.limit),
@@ -95,6 +104,8 @@ export class KyselyChatStore implements ChatStore {
       const now = timestamp();
       const conversationId = found ? target.conversationId : uuidv7();
       const userMessage = newUserMessage(input, conversationId, now);
+      // After the user message's id, so ordering by id puts the reply after its question.
+      const replyId = uuidv7();
       const conversationWrite = found
         ? this.writes.countMessage(input.userId, conversationId, now)
         : this.writes.insertConversation(
@@ -104,8 +115,17 @@ export class KyselyChatStore implements ChatStore {
         this.writes.insertUserIfMissing(input.userId, now),
         conversationWrite,
         this.writes.insertMessage(userMessage),
+        this.writes.insertReplyInProgress({
+          id: replyId,
+          conversationId,
+          userId: input.userId,
+          model: input.reply.model,
+          provider: input.reply.provider,
+          createdAt: now,
+          instanceId: this.instanceId,
+        }),
       ]);
-      return { conversation: returnedConversation(conversationResult), created: !found, userMessage, history };
+      return { conversation: returnedConversation(conversationResult), created: !found, userMessage, history, replyId };
     });
   }
 
@@ -142,20 +162,92 @@ export class KyselyChatStore implements ChatStore {
   async finishTurn(input: FinishTurnInput): Promise<StoredMessage> {
     const now = timestamp();
     const reply = replyMessage(input, now);
-    const usage = { userId: input.userId, promptTokens: input.promptTokens, completionTokens: input.completionTokens, now };
     try {
-      await this.database.write((writeAtomically) =>
-        writeAtomically([
-          this.writes.insertMessage(reply),
-          this.writes.countMessage(input.userId, input.conversationId, now),
-          this.writes.addUsage(usage),
-          this.writes.addDailyUsage(usage),
-        ]),
-      );
+      await this.endReply(reply);
     } catch (error) {
+      if (error instanceof NothingChanged) throw conversationNotFound();
       throw this.explainWriteError(error);
     }
     return reply;
+  }
+
+  /** Ends a reply in progress and bills it, once: rolled back with NothingChanged if it has already ended or is not there. */
+  private endReply(reply: StoredMessage): Promise<unknown> {
+    const usage = {
+      userId: reply.userId,
+      promptTokens: reply.promptTokens ?? 0,
+      completionTokens: reply.completionTokens ?? 0,
+      now: reply.createdAt,
+    };
+    return this.database.write((writeAtomically) =>
+      writeAtomically(
+        [
+          this.writes.endReply(reply),
+          this.writes.countMessage(reply.userId, reply.conversationId, reply.createdAt),
+          this.writes.addUsage(usage),
+          this.writes.addDailyUsage(usage),
+        ],
+        { mustChange: 0 },
+      ),
+    );
+  }
+
+  async checkpointReply(checkpoint: ReplyCheckpoint): Promise<void> {
+    await this.database.write((writeAtomically) => writeAtomically([this.writes.checkpointReply(checkpoint)]));
+  }
+
+  async recordHeartbeat(): Promise<void> {
+    await this.database.write((writeAtomically) => writeAtomically([this.writes.recordHeartbeat(this.instanceId, timestamp())]));
+  }
+
+  async retireInstance(): Promise<void> {
+    await this.database.write((writeAtomically) => writeAtomically([this.writes.deleteInstance(this.instanceId)]));
+  }
+
+  async finishAbandonedReplies(staleBefore: Date): Promise<number> {
+    const silentSince = staleBefore.toISOString();
+    const abandoned = await this.db
+      .selectFrom('messages')
+      .select(['id', 'conversation_id', 'user_id', 'content', 'model', 'provider', 'prompt_tokens'])
+      .where('status', '=', 'in_progress')
+      .where((expression) =>
+        expression.or([
+          expression('instance_id', 'is', null),
+          expression('instance_id', 'not in', expression.selectFrom('instances').select('id').where('heartbeat_at', '>=', silentSince)),
+        ]),
+      )
+      .limit(abandonedBatch)
+      .execute();
+    let ended = 0;
+    for (const row of abandoned) {
+      const completionTokens = countTokens(row.content);
+      const reply: StoredMessage = {
+        id: row.id,
+        conversationId: row.conversation_id,
+        userId: row.user_id,
+        role: 'assistant',
+        content: row.content,
+        status: 'interrupted',
+        tokens: completionTokens,
+        model: row.model,
+        provider: row.provider,
+        promptTokens: row.prompt_tokens ?? 0,
+        completionTokens,
+        timeToFirstTokenMs: null,
+        latencyMs: null,
+        createdAt: timestamp(),
+      };
+      // Another instance sweeping at the same moment, or the turn itself ending, may come first: it is billed once.
+      await this.endReply(reply).then(
+        () => (ended += 1),
+        (error: unknown) => {
+          if (!(error instanceof NothingChanged)) throw error;
+        },
+      );
+    }
+    await this.database.write((writeAtomically) => writeAtomically([this.writes.deleteSilentInstances(silentSince)]));
+    // A full batch means more may be waiting.
+    return abandoned.length === abandonedBatch ? ended + (await this.finishAbandonedReplies(staleBefore)) : ended;
   }
 
   async createConversation(userId: string, input: NewConversation): Promise<Conversation> {
@@ -229,6 +321,7 @@ export class KyselyChatStore implements ChatStore {
       .selectFrom('messages')
       .selectAll()
       .where('conversation_id', '=', conversationId)
+      .where('status', '!=', 'in_progress')
       .orderBy('id', 'asc')
       .limit(page.limit)
       .offset(offsetOf(page))
@@ -330,6 +423,9 @@ export class KyselyChatStore implements ChatStore {
     return new AppError('not_found', 'Conversation not found', { cause: error, field: 'conversationId' });
   }
 }
+
+/** How many abandoned replies one sweep query reads at a time. */
+const abandonedBatch = 200;
 
 function conversationNotFound(): AppError {
   return new AppError('not_found', 'Conversation not found');

@@ -5,18 +5,19 @@
  * transaction (Kysely's SQLite adapter declines transactional DDL), so a
  * migration interrupted halfway must be safe to run again.
  */
-import { Migrator, type Kysely, type Migration, type MigrationProvider } from 'kysely';
+import { Migrator, sql, type Kysely, type Migration, type MigrationProvider } from 'kysely';
 import type { StoreDatabase } from './store-database.js';
 
 interface ColumnTypes {
+  dialect: StoreDatabase['kind'];
   timestamp: 'text' | 'timestamptz';
   bigint: 'integer' | 'bigint';
 }
 
 const columnTypesByKind: Record<StoreDatabase['kind'], ColumnTypes> = {
   // SQLite has no date type; ISO text sorts in time order.
-  sqlite: { timestamp: 'text', bigint: 'integer' },
-  postgres: { timestamp: 'timestamptz', bigint: 'bigint' },
+  sqlite: { dialect: 'sqlite', timestamp: 'text', bigint: 'integer' },
+  postgres: { dialect: 'postgres', timestamp: 'timestamptz', bigint: 'bigint' },
 };
 
 export async function migrateToLatest(database: StoreDatabase): Promise<void> {
@@ -34,6 +35,7 @@ function migrationProvider(types: ColumnTypes): MigrationProvider {
     getMigrations: async (): Promise<Record<string, Migration>> => ({
       '0001_users_conversations_messages': { up: (db) => createInitialSchema(db, types) },
       '0002_usage_days_api_keys': { up: (db) => createUsageDaysAndApiKeys(db, types) },
+      '0003_replies_in_progress': { up: (db) => createRepliesInProgress(db, types) },
     }),
   };
 }
@@ -144,4 +146,33 @@ async function createUsageDaysAndApiKeys(db: Kysely<unknown>, types: ColumnTypes
     .addColumn('revoked_at', types.timestamp)
     .execute();
   await db.schema.createIndex('api_keys_user_id').ifNotExists().on('api_keys').column('user_id').execute();
+}
+
+/**
+ * Replies are stored from their turn's start, `in_progress` until they end,
+ * under the instance writing them; instances beat a heartbeat so that the
+ * replies of one that died can be told apart and finished as interrupted.
+ */
+async function createRepliesInProgress(db: Kysely<unknown>, types: ColumnTypes): Promise<void> {
+  if (types.dialect === 'postgres') await sql`alter table messages add column if not exists instance_id text`.execute(db);
+  else {
+    // SQLite has no `add column if not exists`: a rerun after this step finds the column there.
+    const { rows } = await sql<{ name: string }>`select name from pragma_table_info('messages') where name = 'instance_id'`.execute(db);
+    if (rows.length === 0) await sql`alter table messages add column instance_id text`.execute(db);
+  }
+  // Partial: only the few replies streaming right now are in it, so it costs turns nearly nothing.
+  await db.schema
+    .createIndex('messages_in_progress_instance_id')
+    .ifNotExists()
+    .on('messages')
+    .column('instance_id')
+    .where(sql.ref('status'), '=', sql.lit('in_progress'))
+    .execute();
+  await db.schema
+    .createTable('instances')
+    .ifNotExists()
+    .addColumn('id', 'text', (column) => column.primaryKey())
+    .addColumn('started_at', types.timestamp, (column) => column.notNull())
+    .addColumn('heartbeat_at', types.timestamp, (column) => column.notNull())
+    .execute();
 }

@@ -5,7 +5,7 @@
 import { Kysely, PostgresDialect, sql, type Compilable, type CompiledQuery, type QueryResult } from 'kysely';
 import pg from 'pg';
 import type { DatabaseSchema } from './database-schema.js';
-import type { ConstraintViolation, StoreDatabase } from './store-database.js';
+import { assertChanged, type AtomicWriteOptions, type ConstraintViolation, type StoreDatabase } from './store-database.js';
 
 export interface PostgresOptions {
   /** Puts every table in this schema (it is created on migrate when missing); tests use one per run. */
@@ -28,7 +28,7 @@ export function openPostgresDatabase(connectionString: string, options: Postgres
   return {
     kind: 'postgres',
     db,
-    write: (work) => work((queries) => writeAtomically(pool, queries)),
+    write: (work) => work((queries, options) => writeAtomically(pool, queries, options)),
     violatedConstraint,
     migrationTableSchema: async () => schema ?? (await currentSchema(db)),
     close: () => db.destroy(),
@@ -39,16 +39,25 @@ export function openPostgresDatabase(connectionString: string, options: Postgres
  * Runs on the pool directly rather than through Kysely's transaction
  * machinery, which costs a measurable share of a turn's CPU.
  */
-async function writeAtomically(pool: pg.Pool, queries: readonly Compilable[]): Promise<QueryResult<unknown>[]> {
+async function writeAtomically(
+  pool: pg.Pool,
+  queries: readonly Compilable[],
+  options?: AtomicWriteOptions,
+): Promise<QueryResult<unknown>[]> {
   const [onlyQuery, ...otherQueries] = queries.map((query) => query.compile());
   if (onlyQuery === undefined) return [];
   // One statement is atomic by itself: skipping BEGIN and COMMIT saves two round trips.
-  if (otherQueries.length === 0) return [await run(pool, onlyQuery)];
+  if (otherQueries.length === 0) {
+    const results = [await run(pool, onlyQuery)];
+    assertChanged(results, options);
+    return results;
+  }
   const client = await pool.connect();
   try {
     await client.query('begin');
     const results = [await run(client, onlyQuery)];
     for (const query of otherQueries) results.push(await run(client, query));
+    assertChanged(results, options);
     await client.query('commit');
     client.release();
     return results;

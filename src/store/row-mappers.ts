@@ -28,7 +28,8 @@ export function toStoredMessage(row: MessageRow): StoredMessage {
     userId: row.user_id,
     role: row.role,
     content: row.content,
-    status: row.status,
+    // Readers select ended messages only.
+    status: row.status as StoredMessage['status'],
     tokens: row.tokens,
     model: row.model,
     provider: row.provider,

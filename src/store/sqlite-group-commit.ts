@@ -1,6 +1,6 @@
 import type Database from 'libsql';
 import type { Compilable, QueryResult } from 'kysely';
-import type { AtomicWrite } from './store-database.js';
+import { assertChanged, type AtomicWrite } from './store-database.js';
 
 type LibsqlDatabase = InstanceType<typeof Database>;
 
@@ -56,10 +56,11 @@ export class SqliteGroupCommit {
     return new Promise((resolve) => this.idle.push(resolve));
   }
 
-  private readonly writeInSavepoint: AtomicWrite = async (queries) => {
+  private readonly writeInSavepoint: AtomicWrite = async (queries, options) => {
     this.database.exec('SAVEPOINT parley_write');
     try {
       const results = this.runStatements(queries);
+      assertChanged(results, options);
       this.database.exec('RELEASE parley_write');
       return results;
     } catch (error) {

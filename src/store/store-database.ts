@@ -6,8 +6,31 @@
 import type { Compilable, Kysely, QueryResult } from 'kysely';
 import type { DatabaseSchema } from './database-schema.js';
 
-/** Runs the queries in order as one atomic write and returns each one's result. */
-export type AtomicWrite = (queries: readonly Compilable[]) => Promise<QueryResult<unknown>[]>;
+/**
+ * Runs the queries in order as one atomic write and returns each one's result.
+ * With `mustChange`, the write is rolled back and rejects with NothingChanged
+ * when the query at that index changes no row: how a reply is finished only
+ * once, by whichever of its turn and the sweep of abandoned replies comes first.
+ */
+export type AtomicWrite = (queries: readonly Compilable[], options?: AtomicWriteOptions) => Promise<QueryResult<unknown>[]>;
+
+export interface AtomicWriteOptions {
+  mustChange?: number;
+}
+
+/** A guarded write (AtomicWriteOptions.mustChange) found nothing to change and was rolled back. */
+export class NothingChanged extends Error {
+  constructor() {
+    super('The guarded statement changed no row');
+    this.name = 'NothingChanged';
+  }
+}
+
+/** Throws NothingChanged when the guarded query's result changed no row. */
+export function assertChanged(results: readonly QueryResult<unknown>[], options: AtomicWriteOptions | undefined): void {
+  if (options?.mustChange === undefined) return;
+  if ((results[options.mustChange]?.numAffectedRows ?? 0n) === 0n) throw new NothingChanged();
+}
 
 export type ConstraintViolation = 'foreign_key' | 'unique';
 

@@ -30,6 +30,7 @@ describe('the chat engine', () => {
       providers: await ProviderRegistry.open(config),
       guard: new TurnGuard(config.limits, store, undefined, new FlexibleRateLimiter(config.rateLimits, undefined)),
       defaultContextWindow: 400,
+      replyCheckpointMs: 1_000,
       logger: pino({ level: 'silent' }),
     });
   });

@@ -32,6 +32,7 @@ export function defineChatStoreContract(open: () => Promise<ContractSubject>): v
   defineTurnTests(store);
   defineHistoryTests(store);
   defineFinishTurnTests(store);
+  defineReplyInProgressTests(store);
   defineListingTests(store);
   defineDeletionTests(store, () => subject);
   defineConcurrencyTests(store, () => subject);
@@ -43,6 +44,8 @@ function newUserId(): string {
   return `auth0|${randomUUID()}`;
 }
 
+const testReply = { model: 'gpt-test', provider: 'fake' };
+
 function newTarget(): ConversationTarget {
   return { kind: 'new', create: { surface: 'openai' } };
 }
@@ -52,14 +55,14 @@ function keyed(clientKey: string): ConversationTarget {
 }
 
 function begin(store: ChatStore, userId: string, target: ConversationTarget, content = 'Hello', historyLimit = 20) {
-  return store.beginTurn({ userId, target, content, tokens: 3, historyLimit });
+  return store.beginTurn({ userId, target, content, tokens: 3, historyLimit, reply: testReply });
 }
 
 function finish(store: ChatStore, turn: BeginTurnResult, overrides: Partial<FinishTurnInput> = {}) {
   return store.finishTurn({
     userId: turn.conversation.userId,
     conversationId: turn.conversation.id,
-    messageId: uuidv7(),
+    messageId: turn.replyId,
     content: 'Hi there',
     status: 'complete',
     model: 'gpt-test',
@@ -105,6 +108,7 @@ function defineTurnTests(store: () => ChatStore): void {
       content: 'Plan a trip',
       tokens: 7,
       historyLimit: 20,
+      reply: testReply,
     });
     expect(turn.created).toBe(true);
     expect(turn.history).toEqual([]);
@@ -208,7 +212,7 @@ function defineHistoryTests(store: () => ChatStore): void {
 function defineFinishTurnTests(store: () => ChatStore): void {
   it('finishTurn stores every field of the reply', async () => {
     const turn = await begin(store(), newUserId(), newTarget());
-    const messageId = uuidv7();
+    const messageId = turn.replyId;
     const reply = await finish(store(), turn, { messageId, content: 'Answer', promptTokens: 21, completionTokens: 8 });
     const expected: StoredMessage = {
       id: messageId,
@@ -279,6 +283,72 @@ function defineFinishTurnTests(store: () => ChatStore): void {
     await expect(finish(store(), intruderTurn)).rejects.toMatchObject({ code: 'not_found' });
     expect((await store().getConversation(turn.conversation.userId, turn.conversation.id))?.messageCount).toBe(1);
     expect((await store().getUsage(intruderId)).totalTokens).toBe(0);
+  });
+}
+
+function defineReplyInProgressTests(store: () => ChatStore): void {
+  const page = { page: 1, limit: 50 };
+  /** A moment no heartbeat can be as recent as: every instance counts as silent. */
+  const everyoneSilent = () => new Date(Date.now() + 60_000);
+
+  it('a reply in progress is stored at the turn start but neither listed nor sent as history', async () => {
+    const userId = newUserId();
+    const turn = await begin(store(), userId, newTarget(), 'first');
+    expect(turn.replyId > turn.userMessage.id).toBe(true);
+    await store().checkpointReply({ messageId: turn.replyId, content: 'half an answ', promptTokens: 9 });
+    const listed = await store().listMessages(userId, turn.conversation.id, page);
+    expect(listed).toEqual({ items: [turn.userMessage], total: 1 });
+    const next = await begin(store(), userId, { kind: 'existing', conversationId: turn.conversation.id }, 'second');
+    expect(contents(next.history)).toEqual(['first']);
+    expect(next.conversation.messageCount).toBe(2);
+  });
+
+  it('a reply ends once: finishing it again is not found and bills nothing more', async () => {
+    const userId = newUserId();
+    const turn = await begin(store(), userId, newTarget());
+    await finish(store(), turn, { promptTokens: 10, completionTokens: 5 });
+    await expect(finish(store(), turn, { promptTokens: 100, completionTokens: 50 })).rejects.toMatchObject({ code: 'not_found' });
+    expect((await store().getTokenUsage(userId)).lifetimeTokens).toBe(15);
+    expect((await store().listMessages(userId, turn.conversation.id, page)).items).toHaveLength(2);
+  });
+
+  it("a live instance's replies in progress are left alone by the sweep", async () => {
+    const userId = newUserId();
+    const turn = await begin(store(), userId, newTarget());
+    await store().recordHeartbeat();
+    await store().finishAbandonedReplies(new Date(Date.now() - 60_000));
+    const reply = await finish(store(), turn, { content: 'whole answer' });
+    expect(reply.status).toBe('complete');
+  });
+
+  it('the sweep ends abandoned replies as interrupted with their checkpointed text, billed once', async () => {
+    const userId = newUserId();
+    const turn = await begin(store(), userId, newTarget(), 'tell me a story');
+    await store().checkpointReply({ messageId: turn.replyId, content: 'Once upon a time', promptTokens: 12 });
+    const untouched = await begin(store(), userId, newTarget(), 'never answered');
+    expect(await store().finishAbandonedReplies(everyoneSilent())).toBeGreaterThanOrEqual(2);
+    const [, swept] = (await store().listMessages(userId, turn.conversation.id, page)).items;
+    expect(swept).toMatchObject({
+      id: turn.replyId,
+      role: 'assistant',
+      status: 'interrupted',
+      content: 'Once upon a time',
+      promptTokens: 12,
+    });
+    expect(swept!.completionTokens).toBeGreaterThan(0);
+    const [, empty] = (await store().listMessages(userId, untouched.conversation.id, page)).items;
+    expect(empty).toMatchObject({ id: untouched.replyId, status: 'interrupted', content: '', promptTokens: 0, completionTokens: 0 });
+    const billed = 12 + swept!.completionTokens!;
+    expect(await store().getTokenUsage(userId)).toEqual({ lifetimeTokens: billed, todayTokens: billed });
+    // The turn itself ending late, or a second sweep, changes nothing.
+    await expect(finish(store(), turn)).rejects.toMatchObject({ code: 'not_found' });
+    await store().finishAbandonedReplies(everyoneSilent());
+    expect((await store().getTokenUsage(userId)).lifetimeTokens).toBe(billed);
+    expect((await store().getConversation(userId, turn.conversation.id))?.messageCount).toBe(2);
+    // A checkpoint after the end changes nothing either.
+    await store().checkpointReply({ messageId: turn.replyId, content: 'rewritten', promptTokens: 1 });
+    expect((await store().listMessages(userId, turn.conversation.id, page)).items[1]?.content).toBe('Once upon a time');
+    await store().recordHeartbeat();
   });
 }
 
@@ -437,7 +507,8 @@ function defineConcurrencyTests(store: () => ChatStore, subject: () => ContractS
     const outcomes = await Promise.all(attempts);
     expect(outcomes.filter((outcome) => outcome === 'not_found')).toHaveLength(10);
     expect(outcomes.filter((outcome) => outcome === 'stored')).toHaveLength(20);
-    expect(await subject().countMessageRows(owner.conversation.id)).toBe(21);
+    // Each begun turn wrote its question and its reply in progress; only the questions are counted as messages yet.
+    expect(await subject().countMessageRows(owner.conversation.id)).toBe(42);
     expect((await store().getConversation(userId, owner.conversation.id))?.messageCount).toBe(21);
     expect(await store().getUsage(userId)).toMatchObject({ conversationsCount: 1, messagesCount: 21 });
   });
@@ -449,7 +520,8 @@ function defineBudgetAndKeyTests(store: () => ChatStore): void {
     expect(await store().getTokenUsage(userId)).toEqual({ lifetimeTokens: 0, todayTokens: 0 });
     const turn = await begin(store(), userId, newTarget());
     await finish(store(), turn, { promptTokens: 30, completionTokens: 12 });
-    await finish(store(), turn, { messageId: uuidv7(), promptTokens: 5, completionTokens: 3 });
+    const next = await begin(store(), userId, { kind: 'existing', conversationId: turn.conversation.id });
+    await finish(store(), next, { promptTokens: 5, completionTokens: 3 });
     expect(await store().getTokenUsage(userId)).toEqual({ lifetimeTokens: 50, todayTokens: 50 });
   });
 

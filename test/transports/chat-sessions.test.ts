@@ -364,7 +364,11 @@ describe('seed 002 chat sessions under /api/v1/chat', () => {
     expect(error.code).toBe('provider_auth_failed');
     expect(error.message).not.toContain('sk-ant-test');
     const history = (await (await call('GET', `/chat/messages/${session.id}`)).json()) as { messages: Message[] };
-    expect(history.messages.map((message) => message.role)).toEqual(['user']);
+    // The reply stored from the turn's start ends failed, with nothing in it.
+    expect(history.messages.map(({ role, status, content }) => ({ role, status, content }))).toEqual([
+      { role: 'user', status: 'complete', content: 'hi' },
+      { role: 'assistant', status: 'failed', content: '' },
+    ]);
   });
 
   it('aborts the Claude request and stores the partial reply as interrupted when a JSON client goes away', async () => {

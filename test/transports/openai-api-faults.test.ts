@@ -118,11 +118,21 @@ describe('upstream failures and cancellation on the OpenAI-compatible API', () =
     expect(((await response.json()) as { error: { code: string } }).error.code).toBe('provider_error');
   });
 
-  it('stores only the user message when the upstream refuses the request', async () => {
+  it('stores the user message and an empty failed reply, billed nothing, when the upstream refuses the request', async () => {
     fake.failNext({ status: 500 });
     await post(chatRequest(false));
     const messages = await lastReply();
-    expect(messages.map((message) => message.role)).toEqual(['user']);
+    expect(
+      messages.map(({ role, status, content, promptTokens, completionTokens }) => ({
+        role,
+        status,
+        content,
+        tokens: (promptTokens ?? 0) + (completionTokens ?? 0),
+      })),
+    ).toEqual([
+      { role: 'user', status: 'complete', content: expect.any(String), tokens: 0 },
+      { role: 'assistant', status: 'failed', content: '', tokens: 0 },
+    ]);
   });
 
   it('answers invalid input with a 4xx naming the problem, never a 5xx', async () => {

@@ -363,8 +363,11 @@ describe('the SSE endpoint POST /api/v2/ai/chat/stream', () => {
     expect(result.events).toEqual([
       { error: expect.stringContaining('OPENAI_API_KEY'), code: 'provider_auth_failed', sessionId: 'refused' },
     ]);
-    // The user message is kept, so the client can retry in the same session.
-    expect((await storedMessages('hal', 'refused')).map((message) => message.role)).toEqual(['user']);
+    // The user message is kept, so the client can retry in the same session; the reply ended failed, empty.
+    expect((await storedMessages('hal', 'refused')).map(({ role, status, content }) => ({ role, status, content }))).toEqual([
+      { role: 'user', status: 'complete', content: 'Hello' },
+      { role: 'assistant', status: 'failed', content: '' },
+    ]);
   });
 });
 
