@@ -152,7 +152,7 @@ async function drainConnections(parts: {
   }
   // The error events just sent get a moment to leave before their sockets close.
   await new Promise((resolve) => setTimeout(resolve, 20));
-  io.local.disconnectSockets(true);
+  io.engine.close();
   server.server.closeAllConnections();
   await closed;
 }
