@@ -3,6 +3,7 @@ import { limitEnvironment, turnLimits, type TurnLimits } from './limit-settings.
 import { rateLimitEnvironment, rateLimitSettings, type RateLimitSettings } from './rate-limit-settings.js';
 import { resilienceEnvironment, resilienceSettings, type ResilienceSettings } from './resilience-settings.js';
 import { voiceEnvironment, voiceSettings, type VoiceSettings } from './voice-settings.js';
+import { databaseLocation } from '../store/database-url.js';
 import { surfaceDefaults, type SurfaceSettings, type SurfaceName } from './surface-defaults.js';
 
 /**
@@ -31,7 +32,14 @@ const environmentSchema = z.object({
   CORS_ORIGIN: optionalText,
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).optional(),
 
-  DATABASE_URL: optionalText,
+  DATABASE_URL: optionalText.superRefine((value, context) => {
+    if (value === undefined) return;
+    try {
+      databaseLocation(value);
+    } catch (error) {
+      context.addIssue({ code: 'custom', message: (error as Error).message });
+    }
+  }),
   JWT_SECRET: optionalText.refine((value) => value === undefined || value.length >= 32, {
     message: 'must be at least 32 characters (HS256 needs a 256-bit secret)',
   }),

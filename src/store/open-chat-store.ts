@@ -2,8 +2,8 @@
  * Picks the store implementation from the database URL. It does not migrate:
  * callers run `store.migrate()` once at startup.
  */
-import { fileURLToPath } from 'node:url';
 import type { ChatStore } from './chat-store.js';
+import { databaseLocation } from './database-url.js';
 import { KyselyChatStore } from './kysely-chat-store.js';
 
 export interface OpenChatStoreOptions {
@@ -11,25 +11,15 @@ export interface OpenChatStoreOptions {
   postgresSchema?: string;
 }
 
-/**
- * `postgres://` or `postgresql://` opens Postgres; `file:<path>`,
- * `file:///<absolute path>` or a bare path opens a SQLite file, creating its
- * directory when missing.
- */
+/** Opens what DATABASE_URL names (see databaseLocation), creating a SQLite file's directory when missing. */
 export async function openChatStore(databaseUrl: string, options: OpenChatStoreOptions = {}): Promise<ChatStore> {
+  const location = databaseLocation(databaseUrl);
   // Each backend's driver loads only when it is the one chosen.
-  if (/^postgres(ql)?:\/\//i.test(databaseUrl)) {
+  if (location.kind === 'postgres') {
     const { openPostgresDatabase } = await import('./postgres-database.js');
     const schema = options.postgresSchema;
-    return new KyselyChatStore(openPostgresDatabase(databaseUrl, schema === undefined ? {} : { schema }));
+    return new KyselyChatStore(openPostgresDatabase(location.url, schema === undefined ? {} : { schema }));
   }
   const { openSqliteDatabase } = await import('./sqlite-database.js');
-  return new KyselyChatStore(await openSqliteDatabase(sqlitePath(databaseUrl)));
-}
-
-function sqlitePath(databaseUrl: string): string {
-  if (databaseUrl.startsWith('file://')) return fileURLToPath(databaseUrl);
-  // `file:data/parley.db` is relative, as SQLite URLs read, percent-escapes included.
-  if (databaseUrl.startsWith('file:')) return decodeURIComponent(databaseUrl.slice('file:'.length));
-  return databaseUrl;
+  return new KyselyChatStore(await openSqliteDatabase(location.path));
 }

@@ -1,6 +1,10 @@
 import { execFile } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
+import { spawnParley } from '../support/parley-process.js';
 
 const run = promisify(execFile);
 
@@ -31,5 +35,27 @@ describe('starting the server', () => {
     expect(code).toBe(1);
     expect(output).toContain('without JWT_SECRET');
     expect(output).toContain('ALLOW_REMOTE_LOCAL_MODE');
+  });
+
+  it.each(['sqlite:', 'sqlite://', 'file://'])('opens DATABASE_URL=%s<absolute path> at that path', async (prefix) => {
+    const folder = mkdtempSync(join(tmpdir(), 'parley-url-'));
+    const file = join(folder, 'data', 'parley.db');
+    const parley = await spawnParley({ DATABASE_URL: `${prefix}${file}` });
+    try {
+      expect(existsSync(file)).toBe(true);
+      // The old reading took `sqlite:/…` for a relative path and made a folder named `sqlite:` here.
+      expect(existsSync('sqlite:')).toBe(false);
+    } finally {
+      await parley.kill();
+      rmSync(folder, { recursive: true, force: true });
+      rmSync('sqlite:', { recursive: true, force: true });
+    }
+  });
+
+  it('refuses a DATABASE_URL of a database it does not speak, naming the variable', async () => {
+    const { code, output } = await start({ DATABASE_URL: 'mysql://root@127.0.0.1/parley' });
+    expect(code).toBe(1);
+    expect(output).toContain('DATABASE_URL');
+    expect(output).toContain('"mysql:"');
   });
 });
