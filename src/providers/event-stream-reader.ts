@@ -91,7 +91,12 @@ class EventStreamParts implements AsyncIterator<ProviderStreamPart> {
     try {
       this.parser.feed(chunk);
     } catch (error) {
-      this.fail(error);
+      // A decoder throws on an event it cannot read (`data: {not json`): the upstream's fault, not ours.
+      this.fail(
+        error instanceof AppError
+          ? error
+          : new AppError('provider_error', `${this.displayName} sent an event that could not be read`, { cause: error, retryable: true }),
+      );
       return;
     }
     const text = this.decoder.takeText();

@@ -14,6 +14,7 @@ import type {
 } from './chat-provider.js';
 import { createNodeHttpFetch } from './node-http-fetch.js';
 import { openUpstreamStream, streamEndedEarly, type StreamDecoder } from './event-stream-reader.js';
+import { withOneCallSignal } from './one-call-signal.js';
 import { toUpstreamError, type UpstreamLabel } from './upstream-error.js';
 
 const label: UpstreamLabel = { displayName: 'OpenAI', keyVariable: 'OPENAI_API_KEY' };
@@ -66,7 +67,9 @@ export class OpenAIChatProvider implements ChatProvider, EmbeddingProvider, Mode
 
   async embed(input: { model: string; text: string; signal?: AbortSignal }): Promise<EmbeddingResult> {
     try {
-      const result = await this.client.embeddings.create({ model: input.model, input: input.text }, { signal: input.signal });
+      const result = await withOneCallSignal(input.signal, (signal) =>
+        this.client.embeddings.create({ model: input.model, input: input.text }, { signal }),
+      );
       const first = result.data[0];
       if (first === undefined) throw new AppError('provider_error', 'OpenAI returned no embedding');
       return { embedding: first.embedding, model: result.model, tokens: result.usage.prompt_tokens };
@@ -77,7 +80,9 @@ export class OpenAIChatProvider implements ChatProvider, EmbeddingProvider, Mode
 
   async moderate(input: { model: string; text: string; signal?: AbortSignal }): Promise<ModerationResult> {
     try {
-      const result = await this.client.moderations.create({ model: input.model, input: input.text }, { signal: input.signal });
+      const result = await withOneCallSignal(input.signal, (signal) =>
+        this.client.moderations.create({ model: input.model, input: input.text }, { signal }),
+      );
       const first = result.results[0];
       const categories = Object.entries(first?.categories ?? {}).flatMap(([name, flagged]) => (flagged ? [name] : []));
       return { flagged: first?.flagged ?? false, categories };

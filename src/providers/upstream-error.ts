@@ -26,9 +26,12 @@ export function toUpstreamError(error: unknown, label: UpstreamLabel): Error {
   const status = typeof failure.status === 'number' ? failure.status : undefined;
   const { displayName } = label;
   if (status === undefined) {
-    if (failure.name?.includes('Timeout')) {
+    if (failure.name?.includes('Timeout') || (error as object | undefined)?.constructor?.name.includes('Timeout')) {
       return new AppError('provider_timeout', `${displayName} did not answer in time`, { cause: error, retryable: true });
     }
+    // Only a failed connection says the provider is unreachable; any other error (a bug, an SDK refusing
+    // its input) stays what it is, so that it is neither retried nor counted by the circuit breaker.
+    if (!isConnectionFailure(error)) return error as Error;
     return new AppError('provider_unreachable', `Could not reach ${displayName}`, { cause: error, retryable: true });
   }
   if (status === 401 || status === 403) {
@@ -46,6 +49,13 @@ export function toUpstreamError(error: unknown, label: UpstreamLabel): Error {
   }
   if (status >= 400 && status < 500) return new AppError('invalid_request', upstreamMessage(failure, displayName), { cause: error });
   return new AppError('provider_error', `${displayName} failed to answer (status ${status})`, { cause: error, retryable: true });
+}
+
+/** The SDKs' APIConnectionError (its `name` is plain 'Error'), or a socket error of Node's own. */
+function isConnectionFailure(error: unknown): boolean {
+  if (typeof error !== 'object' || error === null) return false;
+  if (error.constructor?.name.startsWith('APIConnection')) return true;
+  return typeof (error as { code?: unknown }).code === 'string' && (error as { syscall?: unknown }).syscall !== undefined;
 }
 
 function upstreamMessage(failure: UpstreamFailure, displayName: string): string {

@@ -3,6 +3,7 @@ import type { OpenAIProviderConfig } from '../config/config.js';
 import type { SpeechToTextSettings, TextToSpeechSettings } from '../config/voice-settings.js';
 import { createNodeHttpFetch } from '../providers/node-http-fetch.js';
 import { toUpstreamError, type UpstreamLabel } from '../providers/upstream-error.js';
+import { withOneCallSignal } from '../providers/one-call-signal.js';
 import { pcmSampleRate, type SpeechToText, type SynthesizedSpeech, type TextToSpeech } from './speech-engines.js';
 import { wavFile } from './wav-file.js';
 
@@ -47,7 +48,9 @@ export class OpenAISpeechToText implements SpeechToText {
     if (pcm.length < shortestTranscribableBytes) return '';
     try {
       const file = await toFile(wavFile(pcm), 'speech.wav', { type: 'audio/wav' });
-      const transcription = await this.client.audio.transcriptions.create({ file, model: this.model }, { signal });
+      const transcription = await withOneCallSignal(signal, (callSignal) =>
+        this.client.audio.transcriptions.create({ file, model: this.model }, { signal: callSignal }),
+      );
       return transcription.text.trim();
     } catch (error) {
       if (signal.aborted) throw error;
@@ -71,12 +74,15 @@ export class OpenAITextToSpeech implements TextToSpeech {
 
   async synthesize(text: string, signal: AbortSignal): Promise<SynthesizedSpeech> {
     try {
-      const response = await this.client.audio.speech.create(
-        { model: this.model, voice: this.voice, input: text, response_format: 'mp3' },
-        { signal },
-      );
-      // Read inside the try: the body can still fail (connection cut, abort) after the status arrived.
-      return { audio: Buffer.from(await response.arrayBuffer()), mimeType: 'audio/mpeg' };
+      // Read inside the call: the body can still fail (connection cut, abort) after the status arrived.
+      const audio = await withOneCallSignal(signal, async (callSignal) => {
+        const response = await this.client.audio.speech.create(
+          { model: this.model, voice: this.voice, input: text, response_format: 'mp3' },
+          { signal: callSignal },
+        );
+        return Buffer.from(await response.arrayBuffer());
+      });
+      return { audio, mimeType: 'audio/mpeg' };
     } catch (error) {
       if (signal.aborted) throw error;
       throw toUpstreamError(error, label);

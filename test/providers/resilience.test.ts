@@ -108,6 +108,31 @@ describe('the circuit breaker', () => {
     expect((await chat(harness)).status).toBe(200);
     expect(harness.fake.requests).toHaveLength(4);
   });
+
+  it('never counts a client that leaves before the first token, or a refused request, as a provider failure', async () => {
+    harness.fake.reset();
+    // Headers come at once, the first token only after the clients have gone.
+    harness.fake.behaviour.firstTokenDelayMs = 5_000;
+    for (let client = 0; client < 4; client++) {
+      const controller = new AbortController();
+      const response = fetch(`${harness.server.url}/v1/chat/completions`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'hi' }], stream: true }),
+        signal: controller.signal,
+      }).catch(() => undefined);
+      // The stream's headers only leave once the first token arrived, so the client gives up waiting for them.
+      await expect.poll(() => harness.fake.openRequests).toBe(1);
+      controller.abort();
+      await response;
+      await harness.fake.waitForAborts(client + 1);
+    }
+    harness.fake.failNext({ status: 400 }, { status: 400 }, { status: 401 });
+    for (let request = 0; request < 3; request++) expect((await chat(harness)).status).not.toBe(503);
+
+    harness.fake.behaviour.firstTokenDelayMs = 0;
+    expect((await chat(harness)).status).toBe(200);
+  });
 });
 
 describe('fallback models', () => {

@@ -106,6 +106,21 @@ describe.each(queueKinds)("seed 001's background jobs on $name", ({ available, s
     },
   );
 
+  it.skipIf(!available)('runs many embedding jobs without gathering abort listeners on a signal they share', async () => {
+    const warnings: string[] = [];
+    const onWarning = (warning: Error) => warnings.push(`${warning.name}: ${warning.message}`);
+    process.on('warning', onWarning);
+    try {
+      // Node warns at the 11th listener on one signal; the in-process queue hands every job the same one.
+      for (let job = 0; job < 12; job++)
+        expect((await finished(await queue('/jobs/embeddings', aliceToken, { text: `n${job}` }))).state).toBe('completed');
+      await new Promise((resolve) => setImmediate(resolve));
+    } finally {
+      process.off('warning', onWarning);
+    }
+    expect(warnings.filter((warning) => warning.includes('MaxListenersExceeded'))).toEqual([]);
+  });
+
   it.skipIf(!available)('continues an existing conversation in a queued completion, with the history sent upstream', async () => {
     const created = await (await call('POST', '/conversations', aliceToken, { title: 'Queued chat' })).json();
     const first = await finished(await queue('/jobs/completions', aliceToken, { message: 'First', conversationId: created.id }));
