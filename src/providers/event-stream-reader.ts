@@ -92,6 +92,8 @@ class EventStreamParts implements AsyncIterator<ProviderStreamPart> {
       this.parser.feed(chunk);
     } catch (error) {
       // A decoder throws on an event it cannot read (`data: {not json`): the upstream's fault, not ours.
+      // The text of the events before it in the same read is kept, as the reply's last part.
+      this.pendingText += this.decoder.takeText();
       this.fail(
         error instanceof AppError
           ? error

@@ -96,12 +96,16 @@ export class Exchange {
   }
 
   #writeTokens(stream: TokenStream, from: number): void {
-    const { tokenDelayMs, dropAfterTokens } = this.behaviour;
+    const { tokenDelayMs, dropAfterTokens, breakAfterTokens } = this.behaviour;
     const { tokens } = stream;
     for (let i = from; i < tokens.length; i++) {
       const dropNow = i + 1 === dropAfterTokens;
       this.#write(stream.tokenEvent(tokens[i]!), dropNow);
       if (dropNow) return;
+      if (i + 1 === breakAfterTokens?.tokens) {
+        this.res.end(breakAfterTokens.raw);
+        return;
+      }
       if (tokenDelayMs > 0 && i + 1 < tokens.length) return this.after(tokenDelayMs, () => this.#writeTokens(stream, i + 1));
     }
     for (const event of stream.tail) this.res.write(event);

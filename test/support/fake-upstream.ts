@@ -44,6 +44,11 @@ export interface Behaviour {
   tokenDelayMs: number;
   /** destroy the socket after writing this many tokens (simulates a provider dying mid-stream) */
   dropAfterTokens?: number;
+  /**
+   * After this many tokens, write `raw` and end the response cleanly without the provider's closing events:
+   * `raw: 'data: {not json\n\n'` is a garbled stream, `raw: ''` a truncated one.
+   */
+  breakAfterTokens?: { tokens: number; raw: string };
   /** include usage in responses (OpenAI: only when stream_options.include_usage for streams, always for non-stream) */
   usage: boolean;
   /** delay before sending response headers, ms */

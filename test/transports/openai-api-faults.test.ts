@@ -80,6 +80,27 @@ describe('upstream failures and cancellation on the OpenAI-compatible API', () =
     expect(reply.content).toBe(longReply.split(' ').slice(0, 10).join(' '));
   });
 
+  it.each([
+    { name: 'a garbled event', raw: 'data: {not json\n\n', message: 'OpenAI sent an event that could not be read' },
+    { name: 'a stream that ends without finishing', raw: '', message: 'OpenAI closed the stream before finishing' },
+  ])('reports $name from the upstream as a 502 provider_error, and stores the reply as failed', async ({ raw, message }) => {
+    fake.behaviour.reply = longReply;
+    fake.behaviour.breakAfterTokens = { tokens: 3, raw };
+    const response = await post(chatRequest(false));
+    expect(response.status).toBe(502);
+    expect(((await response.json()) as { error: { code: string; message: string } }).error).toMatchObject({
+      code: 'provider_error',
+      message,
+    });
+    const reply = (await lastReply())[1]!;
+    expect(reply).toMatchObject({ status: 'failed', content: 'word0 word1 word2' });
+
+    fake.behaviour.breakAfterTokens = { tokens: 3, raw };
+    const streamed = await (await post(chatRequest(true))).text();
+    expect(streamed).toContain(`data: {"error":{"message":"${message}"`);
+    expect(streamed).not.toContain('[DONE]');
+  });
+
   it('surfaces a mid-stream failure to the official client as an error', async () => {
     fake.behaviour.reply = longReply;
     fake.behaviour.dropAfterTokens = 3;
