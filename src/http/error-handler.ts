@@ -1,6 +1,7 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { AppError } from '../core/errors.js';
 import { toHttpError } from './http-errors.js';
+import { afterUnreadBodyDrained } from './unread-body-drain.js';
 
 /** Formats an error for one API's clients; the default is `{ error: { code, message } }`. */
 export type ErrorBodyFormatter = (error: AppError, status: number) => unknown;
@@ -16,7 +17,8 @@ export function installErrorHandler(app: FastifyInstance, formatBody: ErrorBodyF
   app.setErrorHandler((thrown: FastifyError, request: FastifyRequest, reply: FastifyReply) => {
     const { status, error } = toHttpError(thrown);
     if (status >= 500) request.log.error({ code: error.code, error: describe(thrown) }, 'request failed');
-    sendError(reply, status, error, formatBody);
+    if (status === 413) afterUnreadBodyDrained(request.raw, () => sendError(reply, status, error, formatBody));
+    else sendError(reply, status, error, formatBody);
   });
 }
 
