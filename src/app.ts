@@ -6,8 +6,10 @@ import type { Config } from './config/config.js';
 import { ChatEngine } from './core/chat-engine.js';
 import { AppError } from './core/errors.js';
 import { TurnGuard } from './core/turn-guard.js';
+import { LocalBudgetLedger } from './limits/budget-ledger.js';
 import { LocalConcurrencyLimiter } from './limits/concurrency-limiter.js';
 import { FlexibleRateLimiter } from './limits/rate-limiter.js';
+import { RedisBudgetLedger } from './limits/redis-budget-ledger.js';
 import { RedisConcurrencyLimiter } from './limits/redis-concurrency-limiter.js';
 import { buildServer } from './http/server.js';
 import { openJobQueue } from './jobs/open-job-queue.js';
@@ -74,7 +76,11 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     redis === undefined
       ? new LocalConcurrencyLimiter()
       : new RedisConcurrencyLimiter(redis, config.rateLimits.redisKeyPrefix, config.resilience.timeouts.totalMs + 60_000, logger);
-  const guard = new TurnGuard(config.limits, store, providers.moderation(), rateLimiter, concurrency);
+  const budgets =
+    redis === undefined
+      ? new LocalBudgetLedger()
+      : new RedisBudgetLedger(redis, config.rateLimits.redisKeyPrefix, config.resilience.timeouts.totalMs + 60_000, logger);
+  const guard = new TurnGuard(config.limits, store, providers.moderation(), rateLimiter, concurrency, budgets);
   if (config.limits.moderationModel !== undefined && providers.moderation() === undefined) {
     logger.warn('MODERATION=true needs the OpenAI provider (OPENAI_API_KEY or OPENAI_BASE_URL); messages are not moderated');
   }

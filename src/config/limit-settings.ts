@@ -12,6 +12,7 @@ export const limitEnvironment = {
   MAX_CONCURRENT_TURNS_PER_USER: whole(10_000),
   TOKEN_BUDGET_LIFETIME: whole(Number.MAX_SAFE_INTEGER),
   TOKEN_BUDGET_DAILY: whole(Number.MAX_SAFE_INTEGER),
+  TOKEN_BUDGET_RESERVE: whole(Number.MAX_SAFE_INTEGER),
   MODERATION: z.enum(['true', 'false', '']).optional(),
   MODERATION_MODEL: z.string().optional(),
 };
@@ -26,6 +27,8 @@ export interface TurnLimits {
   lifetimeTokenBudget: number;
   /** Tokens a user may use per UTC day; 0: no budget. */
   dailyTokenBudget: number;
+  /** What a turn that sets no max tokens reserves from a budget for its reply, until its real usage is known. */
+  budgetReserveTokens: number;
   /** The moderation model to check each message with, or undefined when moderation is off. */
   moderationModel: string | undefined;
 }
@@ -37,6 +40,7 @@ export function turnLimits(env: LimitEnvironment): TurnLimits {
     // Seed 001's example: block users past 1,000,000 tokens.
     lifetimeTokenBudget: env.TOKEN_BUDGET_LIFETIME ?? 1_000_000,
     dailyTokenBudget: env.TOKEN_BUDGET_DAILY ?? 0,
+    budgetReserveTokens: env.TOKEN_BUDGET_RESERVE ?? 1024,
     moderationModel: env.MODERATION === 'true' ? (env.MODERATION_MODEL ?? 'omni-moderation-latest') : undefined,
   };
 }

@@ -100,7 +100,7 @@ export class ChatEngine {
       let resolved: ResolvedModel;
       let begun: BeginTurnResult;
       try {
-        release = await this.dependencies.guard.admit(request.identity, request.content, signal, request.client);
+        release = await this.dependencies.guard.admit(request.identity, request.content, signal, request.client, request.options.maxTokens);
         resolved = this.dependencies.providers.resolve(request.options.model);
         const tokens = countTokens(request.content);
         this.assertFits(tokens, resolved.model, request.options);

@@ -1,11 +1,14 @@
+import { setTimeout } from 'node:timers/promises';
 import type { TurnLimits } from '../config/limit-settings.js';
 import type { RateLimitBucket } from '../config/rate-limit-settings.js';
+import { LocalBudgetLedger, type BudgetLedger } from '../limits/budget-ledger.js';
 import { LocalConcurrencyLimiter, type ConcurrencyLimiter } from '../limits/concurrency-limiter.js';
 import type { RateLimiter } from '../limits/rate-limiter.js';
 import type { ModerationProvider } from '../providers/chat-provider.js';
 import type { ChatStore } from '../store/chat-store.js';
 import { AppError } from './errors.js';
 import type { Identity } from './identity.js';
+import { countTokens } from './token-counter.js';
 
 /** Where a request comes from, for rate limits. */
 export interface TurnClient {
@@ -35,17 +38,41 @@ export class TurnGuard {
     private readonly moderation: ModerationProvider | undefined,
     private readonly rateLimiter: RateLimiter,
     private readonly concurrency: ConcurrencyLimiter = new LocalConcurrencyLimiter(),
+    private readonly budgets: BudgetLedger = new LocalBudgetLedger(),
   ) {}
 
-  /** Resolves with the function that releases the turn's slot, or throws why it may not run. */
-  async admit(identity: Identity, content: string, signal: AbortSignal, client: TurnClient | undefined): Promise<() => void> {
+  /**
+   * Resolves with the function that releases what the turn holds (its reply
+   * slot, its budget reservation), to be called once its usage is stored;
+   * or throws why it may not run.
+   */
+  async admit(
+    identity: Identity,
+    content: string,
+    signal: AbortSignal,
+    client: TurnClient | undefined,
+    maxReplyTokens?: number,
+  ): Promise<() => void> {
     this.checkLength(content);
     const bucket = client?.bucket ?? 'default';
     if (bucket !== 'none') await this.rateLimiter.consume(bucket, identity, client?.address);
-    const exempt = identity.kind === 'local';
-    if (!exempt) await this.checkBudget(identity.userId);
-    if (this.limits.moderationModel !== undefined) await this.checkModeration(content, this.limits.moderationModel, signal);
-    return exempt || client?.background === true ? noop : this.takeSlot(identity.userId);
+    if (identity.kind === 'local') {
+      if (this.limits.moderationModel !== undefined) await this.checkModeration(content, this.limits.moderationModel, signal);
+      return noop;
+    }
+    const releaseBudget = await this.reserveBudget(identity.userId, content, maxReplyTokens, client?.background === true, signal);
+    try {
+      if (this.limits.moderationModel !== undefined) await this.checkModeration(content, this.limits.moderationModel, signal);
+      // Jobs hold a budget reservation like any turn, but no reply slot.
+      const releaseSlot = client?.background === true ? noop : await this.takeSlot(identity.userId);
+      return () => {
+        releaseSlot();
+        releaseBudget();
+      };
+    } catch (error) {
+      releaseBudget();
+      throw error;
+    }
   }
 
   private checkLength(content: string): void {
@@ -55,15 +82,43 @@ export class TurnGuard {
     }
   }
 
-  private async checkBudget(userId: string): Promise<void> {
+  /**
+   * Refuses a user whose budget is spent (403, seed 001's wording), and
+   * reserves the turn's largest likely cost (its message, plus its max tokens
+   * or TOKEN_BUDGET_RESERVE) from what is left, so concurrent turns and jobs
+   * cannot all spend the same remainder. While running turns hold the rest,
+   * the turn is refused as retryable (429): their reservations are settled
+   * to their real usage when they end.
+   */
+  private async reserveBudget(
+    userId: string,
+    content: string,
+    maxReplyTokens: number | undefined,
+    background: boolean,
+    signal: AbortSignal,
+  ): Promise<() => void> {
     const { lifetimeTokenBudget, dailyTokenBudget } = this.limits;
-    if (lifetimeTokenBudget === 0 && dailyTokenBudget === 0) return;
-    const usage = await this.store.getTokenUsage(userId);
-    const overLifetime = lifetimeTokenBudget > 0 && usage.lifetimeTokens >= lifetimeTokenBudget;
-    const overToday = dailyTokenBudget > 0 && usage.todayTokens >= dailyTokenBudget;
-    // Seed 001's wording, so its clients recognise it.
-    if (overLifetime) throw new AppError('forbidden', 'Token limit exceeded');
-    if (overToday) throw new AppError('forbidden', 'Token limit exceeded for today');
+    if (lifetimeTokenBudget === 0 && dailyTokenBudget === 0) return noop;
+    const estimate = countTokens(content) + (maxReplyTokens ?? this.limits.budgetReserveTokens);
+    for (;;) {
+      const usage = await this.store.getTokenUsage(userId);
+      const lifetimeRoom = lifetimeTokenBudget > 0 ? lifetimeTokenBudget - usage.lifetimeTokens : Infinity;
+      const todayRoom = dailyTokenBudget > 0 ? dailyTokenBudget - usage.todayTokens : Infinity;
+      // Seed 001's wording, so its clients recognise it.
+      if (lifetimeRoom <= 0) throw new AppError('forbidden', 'Token limit exceeded');
+      if (todayRoom <= 0) throw new AppError('forbidden', 'Token limit exceeded for today');
+      const reservation = await this.budgets.reserve(userId, estimate, Math.min(lifetimeRoom, todayRoom));
+      if (reservation.granted) return reservation.release;
+      if (!background) {
+        throw new AppError(
+          'concurrency_limited',
+          'The rest of your token budget is held by replies still running; try again when one has finished.',
+          { retryable: true, retryAfterSeconds: 1 },
+        );
+      }
+      // A job is not retried: it waits in its queue slot for the running turns to settle instead.
+      await setTimeout(budgetWaitMs, undefined, { signal });
+    }
   }
 
   private async checkModeration(content: string, model: string, signal: AbortSignal): Promise<void> {
@@ -88,5 +143,8 @@ export class TurnGuard {
     );
   }
 }
+
+/** How often a job waiting for its budget's reservations to settle looks again. */
+const budgetWaitMs = 100;
 
 function noop(): void {}

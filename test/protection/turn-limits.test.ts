@@ -103,6 +103,67 @@ describe('turn limits', () => {
   });
 });
 
+describe('token budgets under concurrency', () => {
+  const budget = 300;
+  let harness: Harness;
+  beforeAll(async () => {
+    harness = await startHarness({
+      TOKEN_BUDGET_LIFETIME: String(budget),
+      MAX_CONCURRENT_TURNS_PER_USER: '0',
+      RATE_LIMIT_DEFAULT: '1000/60',
+      RATE_LIMIT_AI_MODULE: '1000/60',
+      JOB_CONCURRENCY: '20',
+    });
+  });
+  afterAll(() => harness.close());
+
+  // Once, the budget was read at admission only: 20 streams and 20 jobs started together all saw it unspent (3.7x overshoot).
+  it('holds a lifetime budget when 20 streaming turns and 20 jobs of one user start at once', async () => {
+    harness.fake.behaviour.reply = Array.from({ length: 100 }, (_, index) => `w${index}`).join(' ');
+    harness.fake.behaviour.tokenDelayMs = 2;
+    const token = await signToken('crowd');
+    const headers = { 'content-type': 'application/json', authorization: `Bearer ${token}` };
+    const streams = Array.from({ length: 20 }, () =>
+      fetch(`${harness.server.url}/v1/chat/completions`, {
+        method: 'POST',
+        headers,
+        body: JSON.stringify({ model: 'gpt-4o-mini', stream: true, messages: [{ role: 'user', content: 'hi' }] }),
+      }).then(async (response) => ({ status: response.status, body: await response.text() })),
+    );
+    const jobs = Array.from({ length: 20 }, async () => {
+      const queued = await fetch(`${harness.server.url}/api/v1/ai/jobs/completions`, {
+        method: 'POST',
+        headers,
+        body: JSON.stringify({ message: 'hi' }),
+      });
+      expect(queued.status).toBe(202);
+      const { jobId } = (await queued.json()) as { jobId: string };
+      const job = async () =>
+        (await (await fetch(`${harness.server.url}/api/v1/ai/jobs/${jobId}`, { headers })).json()) as {
+          state: string;
+          failedReason: string | null;
+        };
+      await expect.poll(async () => (await job()).state, { timeout: 15_000, interval: 50 }).toMatch(/completed|failed/);
+      return job();
+    });
+    const answered = await Promise.all(streams);
+    const finished = await Promise.all(jobs);
+
+    const replies = (await harness.server.app.store.listConversations('crowd', 'openai', { page: 1, limit: 100 })).items.length;
+    const usage = await harness.server.app.store.getTokenUsage('crowd');
+    // One turn costs about 105 tokens here: at most one turn's worth past the budget.
+    expect(usage.lifetimeTokens).toBeGreaterThanOrEqual(budget);
+    expect(usage.lifetimeTokens).toBeLessThanOrEqual(budget + 110);
+    // Every other turn was refused, as retryable while reservations were held, or as over the budget.
+    const refusals = answered.filter((stream) => stream.status !== 200).map((stream) => stream.status);
+    expect(new Set(refusals)).toEqual(new Set(refusals.filter((status) => status === 429 || status === 403)));
+    expect(
+      finished.filter((job) => job.state === 'failed').every((job) => /Token limit exceeded|token budget/.test(job.failedReason ?? '')),
+    ).toBe(true);
+    expect(replies).toBeGreaterThan(0);
+  });
+});
+
 describe('the local user of single-user mode', () => {
   it('is exempt from budgets: the owner of the server is never locked out', async () => {
     const fake = await FakeUpstream.start();
