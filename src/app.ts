@@ -12,6 +12,7 @@ import { FlexibleRateLimiter } from './limits/rate-limiter.js';
 import { RedisBudgetLedger } from './limits/redis-budget-ledger.js';
 import { RedisConcurrencyLimiter } from './limits/redis-concurrency-limiter.js';
 import { buildServer } from './http/server.js';
+import { RouteTable, type RegisteredRoute } from './http/route-table.js';
 import { openJobQueue } from './jobs/open-job-queue.js';
 import { attachSocketServer } from './realtime/socket-server.js';
 import { aiJobProcessor } from './transports/ai-module-rest/ai-jobs.js';
@@ -30,6 +31,8 @@ export interface App {
   providers: ProviderRegistry;
   authenticator: Authenticator;
   logger: Logger;
+  /** Every HTTP route registered, for suites generated from it. */
+  routes: readonly RegisteredRoute[];
   close(): Promise<void>;
 }
 
@@ -105,7 +108,8 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     throw error;
   });
   const dependencies = { config, engine, store, providers, authenticator, rateLimiter, logger, aiJobs, speech };
-  const server = await buildServer(dependencies, logger);
+  const routeTable = new RouteTable();
+  const server = await buildServer(dependencies, logger, routeTable);
   const io = attachSocketServer(server.server, dependencies, socketSurfaces);
   const guestRetention = startGuestRetention(store, config.guestRetentionDays, logger);
   return {
@@ -115,6 +119,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     providers,
     authenticator,
     logger,
+    routes: routeTable.routes,
     async close() {
       await drainConnections({ server, io, engine, graceMs: config.shutdownGraceMs, logger });
       // Running jobs end (a cancelled completion stores its partial reply) before the store closes.

@@ -15,9 +15,13 @@ import type { ServerDependencies } from './server-dependencies.js';
 import { corsOrigin } from './cors-origin.js';
 import { registerOpenApi } from './openapi.js';
 import { AppError } from '../core/errors.js';
+import type { RouteTable } from './route-table.js';
 
-/** The HTTP server with every surface registered; listening is the caller's job. */
-export async function buildServer(dependencies: ServerDependencies, logger: Logger): Promise<FastifyInstance> {
+/**
+ * The HTTP server with every surface registered; listening is the caller's
+ * job. `routes` records every route registered (see RouteTable).
+ */
+export async function buildServer(dependencies: ServerDependencies, logger: Logger, routes?: RouteTable): Promise<FastifyInstance> {
   const { config } = dependencies;
   const app: FastifyInstance = Fastify({
     loggerInstance: logger as FastifyBaseLogger,
@@ -26,6 +30,7 @@ export async function buildServer(dependencies: ServerDependencies, logger: Logg
     logController: new LogController({ disableRequestLogging: true }),
     trustProxy: config.trustProxy,
   });
+  if (routes !== undefined) app.addHook('onRoute', routes.record);
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
   installErrorHandler(app);

@@ -1,6 +1,7 @@
 import type { Namespace, Socket } from 'socket.io';
 import type { ErrorCode } from '../../core/errors.js';
 import type { Identity } from '../../core/identity.js';
+import type { ClientEventTable } from '../../realtime/socket-server.js';
 import type { AiRequestPayload, ChatStartPayload, ClearHistoryPayload, RequestId } from './ai-namespace-payloads.js';
 
 /**
@@ -95,6 +96,14 @@ export interface AiClientEvents {
   'chat:start': (payload: ChatStartPayload) => void;
   'chat:stop': () => void;
 }
+
+/** Every client event of /ai; chat:start may continue a conversation by id. */
+export const aiNamespaceClientEvents: ClientEventTable<AiClientEvents> = {
+  ai_request: {},
+  clear_history: {},
+  'chat:start': { idField: 'conversationId' },
+  'chat:stop': {},
+};
 
 export interface AiServerEvents {
   ai_response: (payload: AiResponse) => void;

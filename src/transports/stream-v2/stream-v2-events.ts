@@ -1,3 +1,4 @@
+import type { ClientEventTable } from '../../realtime/socket-server.js';
 import type { ErrorCode } from '../../core/errors.js';
 
 /**
@@ -41,6 +42,11 @@ export interface ClientToServerEvents {
   /** `{ message, sessionId?, token? }`; untrusted until chatPayloadSchema has parsed it. */
   'ai:chat': (payload: unknown) => void;
 }
+
+/** Every client event of seed 003's socket side; ai:chat continues a session by id. */
+export const streamV2ClientEvents: ClientEventTable<ClientToServerEvents> = {
+  'ai:chat': { idField: 'sessionId' },
+};
 
 export interface ServerToClientEvents {
   'ai:stream': (chunk: StreamChunk) => void;

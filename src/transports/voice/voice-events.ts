@@ -1,3 +1,4 @@
+import type { ClientEventTable } from '../../realtime/socket-server.js';
 import type { ErrorCode } from '../../core/errors.js';
 
 /**
@@ -55,6 +56,15 @@ export interface ClientToServerEvents {
   'stop-recording': () => void;
   interrupt: () => void;
 }
+
+/** Every client event of the voice assistant; none names a stored resource (the conversation is the connection's). */
+export const voiceClientEvents: ClientEventTable<ClientToServerEvents> = {
+  'audio-stream': {},
+  'text-message': {},
+  'start-recording': {},
+  'stop-recording': {},
+  interrupt: {},
+};
 
 export interface ServerToClientEvents {
   'ai-response': (response: AiResponse) => void;
