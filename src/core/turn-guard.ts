@@ -8,7 +8,6 @@ import type { ModerationProvider } from '../providers/chat-provider.js';
 import type { ChatStore } from '../store/chat-store.js';
 import { AppError } from './errors.js';
 import type { Identity } from './identity.js';
-import { countTokens } from './token-counter.js';
 
 /** Where a request comes from, for rate limits. */
 export interface TurnClient {
@@ -84,7 +83,7 @@ export class TurnGuard {
 
   /**
    * Refuses a user whose budget is spent (403, seed 001's wording), and
-   * reserves the turn's largest likely cost (its message, plus its max tokens
+   * reserves the turn's largest likely cost (its message's length, plus its max tokens
    * or TOKEN_BUDGET_RESERVE) from what is left, so concurrent turns and jobs
    * cannot all spend the same remainder. While running turns hold the rest,
    * the turn is refused as retryable (429): their reservations are settled
@@ -99,7 +98,9 @@ export class TurnGuard {
   ): Promise<() => void> {
     const { lifetimeTokenBudget, dailyTokenBudget } = this.limits;
     if (lifetimeTokenBudget === 0 && dailyTokenBudget === 0) return noop;
-    const estimate = countTokens(content) + (maxReplyTokens ?? this.limits.budgetReserveTokens);
+    // A message has no more tokens than characters: its length bounds them without running the tokenizer
+    // a second time at the turn's start (the engine counts them exactly once the turn is admitted).
+    const estimate = content.length + (maxReplyTokens ?? this.limits.budgetReserveTokens);
     for (;;) {
       const usage = await this.store.getTokenUsage(userId);
       const lifetimeRoom = lifetimeTokenBudget > 0 ? lifetimeTokenBudget - usage.lifetimeTokens : Infinity;
