@@ -9,6 +9,8 @@ export interface RegisteredRoute {
   parameters: readonly string[];
   /** The parameters that name a stored resource (`:id`, `:session_id`, `:conversationId`…). */
   idParameters: readonly string[];
+  /** The body's top-level fields that name a stored resource (`conversationId`, `session_id`…), read from its schema. */
+  bodyIdFields: readonly string[];
 }
 
 /** `id`, `session_id`, `conversationId`: a parameter that names a resource. */
@@ -31,6 +33,14 @@ export class RouteTable {
     const methods = Array.isArray(route.method) ? route.method : [route.method];
     const parameters = [...route.url.matchAll(/:([A-Za-z0-9_]+)/g)].map((match) => match[1]!);
     const idParameters = parameters.filter((name) => idParameterName.test(name));
-    for (const method of methods) this.entries.push({ method, url: route.url, parameters, idParameters });
+    const bodyIdFields = bodyFields(route.schema?.body).filter((name) => idParameterName.test(name));
+    for (const method of methods) this.entries.push({ method, url: route.url, parameters, idParameters, bodyIdFields });
   };
+}
+
+/** The top-level keys of a body schema that is a zod object (`shape`); none for any other schema. */
+function bodyFields(schema: unknown): string[] {
+  if (typeof schema !== 'object' || schema === null || !('shape' in schema)) return [];
+  const shape = (schema as { shape: unknown }).shape;
+  return typeof shape === 'object' && shape !== null ? Object.keys(shape) : [];
 }

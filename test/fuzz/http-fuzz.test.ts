@@ -2,6 +2,7 @@ import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RegisteredRoute } from '../../src/http/route-table.js';
 import { signToken, testJwtSecret } from '../support/tokens.js';
+import { rateLimitsOff } from '../support/limits-off.js';
 import { startTestServer, type TestServer } from '../support/test-server.js';
 import { fixedSeed, malformedRefusal, ProcessTroubles, randomSeed, rawRequest, type RawRequest } from './fuzz-support.js';
 import { requestsFor } from './http-arbitraries.js';
@@ -12,17 +13,6 @@ import { requestsFor } from './http-arbitraries.js';
  * UTF-8, odd content types, query strings and path parameters. Each must be
  * answered in time, below 500, and a refusal must be its surface's JSON error.
  */
-
-/** Rate limits off: the fuzz wants every request to reach its route, not the limiter's 429. */
-const unlimited = {
-  RATE_LIMIT_AI_MODULE: '0/60',
-  RATE_LIMIT_AI_MODULE_EMBEDDINGS: '0/60',
-  RATE_LIMIT_CHAT_SESSIONS: '0/60',
-  RATE_LIMIT_STREAM_V2: '0/60',
-  RATE_LIMIT_STREAM_V2_ANONYMOUS: '0/60',
-  RATE_LIMIT_DEFAULT: '0/60',
-  RATE_LIMIT_DEFAULT_ANONYMOUS: '0/60',
-};
 
 const runsPerRoute = Number(process.env.FUZZ_RUNS_PER_ROUTE ?? 30);
 
@@ -38,8 +28,8 @@ let validToken: string;
 beforeAll(async () => {
   troubles.start();
   [local, signedIn] = await Promise.all([
-    startTestServer({ env: unlimited }),
-    startTestServer({ env: { ...unlimited, JWT_SECRET: testJwtSecret } }),
+    startTestServer({ env: rateLimitsOff }),
+    startTestServer({ env: { ...rateLimitsOff, JWT_SECRET: testJwtSecret } }),
   ]);
   existingIds = await createRecords(local);
   validToken = await signToken('fuzzer');
