@@ -9,6 +9,7 @@ import { TurnGuard } from './core/turn-guard.js';
 import { LocalBudgetLedger } from './limits/budget-ledger.js';
 import { LocalConcurrencyLimiter } from './limits/concurrency-limiter.js';
 import { FlexibleRateLimiter } from './limits/rate-limiter.js';
+import { openLimitsRedis } from './limits/limits-redis.js';
 import { RedisBudgetLedger } from './limits/redis-budget-ledger.js';
 import { RedisConcurrencyLimiter } from './limits/redis-concurrency-limiter.js';
 import { buildServer } from './http/server.js';
@@ -42,17 +43,15 @@ export interface AppOptions {
   postgresSchema?: string;
 }
 
-/** How long a turn waits on Redis (rate limits, reply slots) before counting in memory instead. */
-const redisCommandTimeoutMs = 1_000;
-
 /** Assembles store, providers, engine and transports from a parsed config. */
 export async function createApp(config: Config, options: AppOptions = {}): Promise<App> {
   const logger = options.logger ?? createLogger(config);
   const speech = openSpeechEngines(config.voice, config.providers.openai);
-  const store = await openChatStore(
-    config.databaseUrl,
-    options.postgresSchema === undefined ? {} : { postgresSchema: options.postgresSchema },
-  );
+  const store = await openChatStore(config.databaseUrl, {
+    ...(options.postgresSchema === undefined ? {} : { postgresSchema: options.postgresSchema }),
+    timeoutMs: config.databaseTimeoutMs,
+    onConnectionLost: (error) => logger.warn({ error: error.message }, 'lost a database connection; the pool replaces it'),
+  });
   try {
     await store.migrate();
   } catch (error) {
@@ -66,13 +65,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     findApiKeyOwner: (keyHash) => store.findApiKeyOwner(keyHash),
   });
   // Loaded only with REDIS_URL: a single instance never needs the client.
-  const redis =
-    config.redisUrl === undefined
-      ? undefined
-      : // Every turn asks this Redis (rate limits, reply slots): one that stops answering must not hold turns up.
-        new (await import('ioredis')).Redis(config.redisUrl, { maxRetriesPerRequest: 1, commandTimeout: redisCommandTimeoutMs });
-  // Without a listener ioredis prints every connection error to stderr; the limiter falls back to memory meanwhile.
-  redis?.on('error', (error: Error) => logger.warn({ error: error.message }, 'rate limits: redis connection error'));
+  const redis = config.redisUrl === undefined ? undefined : await openLimitsRedis(config.redisUrl, logger);
   const rateLimiter = new FlexibleRateLimiter(config.rateLimits, redis);
   // A reply cannot outlive the provider's total timeout; its slot's lease lasts a minute longer.
   const concurrency =
@@ -124,6 +117,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
       await drainConnections({ server, io, engine, graceMs: config.shutdownGraceMs, logger });
       // Running jobs end (a cancelled completion stores its partial reply) before the store closes.
       await aiJobs.close();
+      await engine.saveUnsavedEndings();
       await guestRetention.stop();
       await abandonedReplies.stop();
       await store.close();

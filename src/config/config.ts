@@ -40,6 +40,7 @@ const environmentSchema = z.object({
       context.addIssue({ code: 'custom', message: (error as Error).message });
     }
   }),
+  DATABASE_TIMEOUT_MS: optionalNumber(z.number().int().min(100).max(600_000)),
   JWT_SECRET: optionalText.refine((value) => value === undefined || value.length >= 32, {
     message: 'must be at least 32 characters (HS256 needs a 256-bit secret)',
   }),
@@ -111,6 +112,8 @@ export interface Config {
   corsOrigin: string | undefined;
   logLevel: string;
   databaseUrl: string;
+  /** Postgres: how long connecting or a query may take before the request fails as store_unavailable. */
+  databaseTimeoutMs: number;
   jwtSecret: string | undefined;
   /** An identity provider's JWKS, for RS256 tokens. */
   jwksUrl: string | undefined;
@@ -171,6 +174,7 @@ export function loadConfig(environment: NodeJS.ProcessEnv = process.env): Config
     corsOrigin: env.CORS_ORIGIN,
     logLevel: env.LOG_LEVEL ?? 'info',
     databaseUrl: env.DATABASE_URL ?? 'file:./data/parley.db',
+    databaseTimeoutMs: env.DATABASE_TIMEOUT_MS ?? 10_000,
     jwtSecret: env.JWT_SECRET,
     jwksUrl: env.JWKS_URL,
     allowRemoteLocalMode: env.ALLOW_REMOTE_LOCAL_MODE,

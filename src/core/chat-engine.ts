@@ -6,10 +6,11 @@ import type { Logger } from './logger.js';
 import { countTokens, messageOverheadTokens } from './token-counter.js';
 import { ActiveTurns } from './active-turns.js';
 import { startReplyCheckpoints, type ReplyCheckpoints } from './reply-checkpoints.js';
+import { UnsavedEndings } from './unsaved-endings.js';
 import type { TurnClient, TurnGuard } from './turn-guard.js';
 import type { ChatMessage, FinishReason, ProviderStreamPart } from '../providers/chat-provider.js';
 import type { OpenedReply, ProviderRegistry, ResolvedModel } from '../providers/provider-registry.js';
-import type { BeginTurnResult, ChatStore, ConversationTarget, MessageStatus, StoredMessage } from '../store/chat-store.js';
+import type { BeginTurnResult, ChatStore, ConversationTarget, FinishTurnInput, MessageStatus, StoredMessage } from '../store/chat-store.js';
 
 export interface TurnOptions {
   model: string;
@@ -85,8 +86,11 @@ export interface ReplyProgress {
 export class ChatEngine {
   private readonly systemPromptTokens = new Map<string, number>();
   private readonly activeTurns = new ActiveTurns();
+  private readonly unsavedEndings: UnsavedEndings;
 
-  constructor(private readonly dependencies: ChatEngineDependencies) {}
+  constructor(private readonly dependencies: ChatEngineDependencies) {
+    this.unsavedEndings = new UnsavedEndings(dependencies.store, dependencies.logger);
+  }
 
   async *runTurn(request: TurnRequest): AsyncGenerator<ChatEvent, void, undefined> {
     const startedAt = performance.now();
@@ -180,6 +184,11 @@ export class ChatEngine {
     return this.activeTurns.interruptAll(reason);
   }
 
+  /** Shutdown, last step before the store closes: one more try at the reply endings the store refused while unavailable. */
+  saveUnsavedEndings(): Promise<void> {
+    return this.unsavedEndings.saveAll();
+  }
+
   /** How many turns are running now. */
   get activeTurnCount(): number {
     return this.activeTurns.size;
@@ -251,22 +260,24 @@ export class ChatEngine {
     if (status === 'complete') events.push({ type: 'usage', promptTokens, completionTokens });
 
     let message: StoredMessage | undefined;
+    const ending: FinishTurnInput = {
+      userId: request.identity.userId,
+      conversationId: begun.conversation.id,
+      messageId: reply.messageId,
+      content: text,
+      status,
+      model: answeredBy?.model ?? resolved.model,
+      provider: answeredBy?.provider ?? resolved.provider,
+      promptTokens,
+      completionTokens,
+      timeToFirstTokenMs: reply.firstTokenAt === undefined ? null : Math.round(reply.firstTokenAt - startedAt),
+      latencyMs: Math.round(performance.now() - startedAt),
+    };
     try {
-      message = await this.dependencies.store.finishTurn({
-        userId: request.identity.userId,
-        conversationId: begun.conversation.id,
-        messageId: reply.messageId,
-        content: text,
-        status,
-        model: answeredBy?.model ?? resolved.model,
-        provider: answeredBy?.provider ?? resolved.provider,
-        promptTokens,
-        completionTokens,
-        timeToFirstTokenMs: reply.firstTokenAt === undefined ? null : Math.round(reply.firstTokenAt - startedAt),
-        latencyMs: Math.round(performance.now() - startedAt),
-      });
+      message = await this.dependencies.store.finishTurn(ending);
     } catch (error) {
       failure ??= toAppError(error);
+      if (error instanceof AppError && error.code === 'store_unavailable') this.unsavedEndings.keep(ending);
     }
     this.logTurn(request, begun, resolved, status, failure, message);
     if (failure !== undefined) events.push({ type: 'turn-error', error: failure, message });

@@ -21,6 +21,7 @@ export const errorCodes = [
   'provider_timeout',
   'provider_unavailable',
   'service_unavailable',
+  'store_unavailable',
   'internal_error',
 ] as const;
 

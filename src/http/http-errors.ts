@@ -20,6 +20,7 @@ export const httpStatusByCode: Record<ErrorCode, number> = {
   provider_timeout: 504,
   provider_unavailable: 503,
   service_unavailable: 503,
+  store_unavailable: 503,
   internal_error: 500,
 };
 

@@ -145,7 +145,8 @@ export class BullMqJobQueue<Spec extends JobSpec, Result> implements JobQueue<Sp
     const connected = await this.workerConnectedWithin(reconnectWaitOnCloseMs);
     await this.worker.close(!connected);
     await this.queue.close();
-    if (this.redis.status === 'ready') await this.redis.quit();
+    // A connection that closes while quitting ("Connection is closed") has ended all the same.
+    if (this.redis.status === 'ready') await this.redis.quit().catch(() => this.redis.disconnect());
     else this.redis.disconnect();
   }
 

@@ -9,6 +9,10 @@ import { KyselyChatStore } from './kysely-chat-store.js';
 export interface OpenChatStoreOptions {
   /** Postgres only: keep every table in this schema (tests use one per run). */
   postgresSchema?: string;
+  /** Postgres only: how long connecting or a query may take before it fails as store_unavailable (default 10 s). */
+  timeoutMs?: number;
+  /** Postgres only: told when a pooled connection is lost. */
+  onConnectionLost?: (error: Error) => void;
 }
 
 /** Opens what DATABASE_URL names (see databaseLocation), creating a SQLite file's directory when missing. */
@@ -18,7 +22,12 @@ export async function openChatStore(databaseUrl: string, options: OpenChatStoreO
   if (location.kind === 'postgres') {
     const { openPostgresDatabase } = await import('./postgres-database.js');
     const schema = options.postgresSchema;
-    return new KyselyChatStore(openPostgresDatabase(location.url, schema === undefined ? {} : { schema }));
+    const database = openPostgresDatabase(location.url, {
+      ...(schema === undefined ? {} : { schema }),
+      timeoutMs: options.timeoutMs ?? 10_000,
+      onConnectionLost: options.onConnectionLost ?? (() => {}),
+    });
+    return new KyselyChatStore(database);
   }
   const { openSqliteDatabase } = await import('./sqlite-database.js');
   return new KyselyChatStore(await openSqliteDatabase(location.path));

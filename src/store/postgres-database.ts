@@ -2,36 +2,74 @@
  * Postgres through a pg pool. Atomic writes are transactions; concurrent
  * writers are left to Postgres's row locks and the schema's constraints.
  */
-import { Kysely, PostgresDialect, sql, type Compilable, type CompiledQuery, type QueryResult } from 'kysely';
+import { Kysely, PostgresDialect, sql, type Compilable, type CompiledQuery, type PostgresPool, type QueryResult } from 'kysely';
 import pg from 'pg';
 import type { DatabaseSchema } from './database-schema.js';
+import { asStoreUnavailable } from './store-unavailable.js';
 import { assertChanged, type AtomicWriteOptions, type ConstraintViolation, type StoreDatabase } from './store-database.js';
 
 export interface PostgresOptions {
   /** Puts every table in this schema (it is created on migrate when missing); tests use one per run. */
   schema?: string;
+  /** How long a connection attempt or a query may take before it fails as store_unavailable. */
+  timeoutMs: number;
+  /** Told about a pooled connection lost (Postgres restarting, a network cut); the pool replaces it. */
+  onConnectionLost: (error: Error) => void;
 }
 
 const schemaNamePattern = /^[a-z_][a-z0-9_]{0,62}$/;
 
-export function openPostgresDatabase(connectionString: string, options: PostgresOptions = {}): StoreDatabase {
-  const { schema } = options;
+export function openPostgresDatabase(connectionString: string, options: PostgresOptions): StoreDatabase {
+  const { schema, timeoutMs } = options;
   if (schema !== undefined && !schemaNamePattern.test(schema)) {
     throw new Error(`Invalid Postgres schema name: ${schema}`);
   }
   const pool = new pg.Pool({
     connectionString,
     types: { getTypeParser },
+    // pg waits forever by default: a database that hangs would hang every request with it.
+    connectionTimeoutMillis: timeoutMs,
+    query_timeout: timeoutMs,
     ...(schema === undefined ? {} : { options: `-c search_path=${schema}` }),
   });
-  const db = new Kysely<DatabaseSchema>({ dialect: new PostgresDialect({ pool }) });
+  // A connection lost between queries emits `error` on its client, idle (then the pool re-emits it) or
+  // checked out; without listeners either would crash the process. The client's listener reports it.
+  pool.on('connect', (client) => client.on('error', options.onConnectionLost));
+  pool.on('error', () => {});
+  const db = new Kysely<DatabaseSchema>({ dialect: new PostgresDialect({ pool: reportingUnavailable(pool) }) });
   return {
     kind: 'postgres',
     db,
-    write: (work) => work((queries, options) => writeAtomically(pool, queries, options)),
+    write: (work) =>
+      work((queries, writeOptions) =>
+        writeAtomically(pool, queries, writeOptions).catch((error: unknown) => {
+          throw asStoreUnavailable(error);
+        }),
+      ),
     violatedConstraint,
     migrationTableSchema: async () => schema ?? (await currentSchema(db)),
     close: () => db.destroy(),
+  };
+}
+
+/**
+ * The pool as Kysely sees it, with a connection refused, lost or timed out
+ * thrown as store_unavailable, so every read answers 503 while the database
+ * is away instead of a 500.
+ */
+function reportingUnavailable(pool: pg.Pool): PostgresPool {
+  const rethrow = (error: unknown): never => {
+    throw asStoreUnavailable(error);
+  };
+  return {
+    connect: async () => {
+      const client = await pool.connect().catch(rethrow);
+      return {
+        query: ((text: string, parameters: unknown[]) => client.query(text, parameters).catch(rethrow)) as never,
+        release: () => client.release(),
+      };
+    },
+    end: () => pool.end(),
   };
 }
 

@@ -1,10 +1,10 @@
 import { setTimeout } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CuttableRelay } from '../support/cuttable-relay.js';
+import type { CuttableRelay } from '../support/cuttable-relay.js';
 import { FakeUpstream } from '../support/fake-upstream.js';
-import { redisTestPrefix } from '../support/redis-test-prefix.js';
-import { checkRedis, redisUrl, requireService } from '../support/services.js';
-import { startTestServer, type TestServer } from '../support/test-server.js';
+import { serverBehindRedisRelay, type ServerBehindRedisRelay } from '../support/redis-relay-server.js';
+import { checkRedis, requireService } from '../support/services.js';
+import type { TestServer } from '../support/test-server.js';
 import { signToken, testJwtSecret } from '../support/tokens.js';
 
 const redisAvailable = await requireService('Redis', () => checkRedis());
@@ -15,53 +15,16 @@ const redisAvailable = await requireService('Redis', () => checkRedis());
  * chat goes on (rate limits count in memory meanwhile), and jobs work again
  * once Redis is back.
  */
-/** A Parley whose Redis is reached through a relay the test can cut, with a key prefix of its own. */
-interface ServerBehindRelay {
-  relay: CuttableRelay;
-  server: TestServer;
-  /** Closes the server and the relay, and removes the run's Redis keys. */
-  close(): Promise<void>;
-}
-
-async function serverBehindRelay(fake: FakeUpstream, env: Record<string, string> = {}): Promise<ServerBehindRelay> {
-  const redis = new URL(redisUrl());
-  const relay = await CuttableRelay.start({ host: redis.hostname, port: Number(redis.port || 6379) });
-  const keys = redisTestPrefix();
-  const server = await startTestServer({
-    env: {
-      OPENAI_API_KEY: 'sk-test',
-      OPENAI_BASE_URL: fake.openaiBaseUrl,
-      REDIS_URL: `redis://127.0.0.1:${relay.port}`,
-      JOB_QUEUE_PREFIX: keys.prefix,
-      RATE_LIMIT_REDIS_PREFIX: keys.prefix,
-      ...env,
-    },
-  });
-  // Closing twice (a test that closes the server itself, then the cleanup) closes once.
-  let closing: Promise<void> | undefined;
-  const closeServer = () => (closing ??= server.close());
-  return {
-    relay,
-    server: { ...server, close: closeServer },
-    async close() {
-      relay.restore();
-      await closeServer();
-      await relay.close();
-      await keys.remove();
-    },
-  };
-}
-
 describe.skipIf(!redisAvailable)('a Redis outage', () => {
   let fake: FakeUpstream;
-  let behindRelay: ServerBehindRelay;
+  let behindRelay: ServerBehindRedisRelay;
   let relay: CuttableRelay;
   let server: TestServer;
   let token: string;
 
   beforeAll(async () => {
     fake = await FakeUpstream.start();
-    behindRelay = await serverBehindRelay(fake, { JWT_SECRET: testJwtSecret });
+    behindRelay = await serverBehindRedisRelay(fake, { JWT_SECRET: testJwtSecret });
     ({ relay, server } = behindRelay);
     token = await signToken('alice');
   });
@@ -124,7 +87,7 @@ describe.skipIf(!redisAvailable)('a Redis outage', () => {
   });
 
   it('shuts down while Redis is unreachable instead of waiting for it forever', async () => {
-    const doomed = await serverBehindRelay(fake);
+    const doomed = await serverBehindRedisRelay(fake);
     try {
       doomed.relay.cut();
       // Long enough for the worker's connections to be waiting between reconnection attempts.

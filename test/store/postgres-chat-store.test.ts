@@ -11,7 +11,7 @@ describe.skipIf(!postgresAvailable)('Postgres chat store', () => {
   defineChatStoreContract(async () => {
     const { schema, drop } = await createPostgresSchema();
     const store = await openChatStore(postgresUrl(), { postgresSchema: schema });
-    const inspection = openPostgresDatabase(postgresUrl(), { schema });
+    const inspection = openPostgresDatabase(postgresUrl(), { schema, timeoutMs: 10_000, onConnectionLost: () => {} });
     return {
       store,
       countMessageRows: messageRowCounter(inspection),
