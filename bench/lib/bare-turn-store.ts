@@ -3,8 +3,9 @@
  * turn (src/store/kysely-chat-store.ts and chat-writes.ts, as Kysely compiles
  * them), run on the bare drivers with nothing in between. Same grouping as
  * Parley: beginTurn reads the history and writes atomically (user row,
- * conversation count, user message); finishTurn writes atomically (reply,
- * conversation count, usage, daily usage). Keep in step with src/store/.
+ * conversation count, user message, the reply `in_progress`); finishTurn
+ * writes atomically (the reply ended, conversation count, usage, daily
+ * usage). Keep in step with src/store/.
  */
 import path from 'node:path';
 import Database from 'libsql';
@@ -36,6 +37,10 @@ const countMessageSql =
   'update "conversations" set "message_count" = "message_count" + ?, "updated_at" = ?, "last_message_at" = ? where "id" = ? and "user_id" = ? returning *';
 const insertMessageSql =
   'insert into "messages" ("id", "conversation_id", "user_id", "role", "content", "status", "tokens", "model", "provider", "prompt_tokens", "completion_tokens", "time_to_first_token_ms", "latency_ms", "created_at") values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)';
+const insertReplyInProgressSql =
+  'insert into "messages" ("id", "conversation_id", "user_id", "model", "provider", "created_at", "instance_id", "role", "content", "status", "tokens") values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)';
+const endReplySql =
+  'update "messages" set "content" = ?, "status" = ?, "tokens" = ?, "model" = ?, "provider" = ?, "prompt_tokens" = ?, "completion_tokens" = ?, "time_to_first_token_ms" = ?, "latency_ms" = ?, "created_at" = ?, "instance_id" = ? where "id" = ? and "conversation_id" = ? and "user_id" = ? and "status" = ?';
 const addUsageSql =
   'update "users" set "prompt_tokens" = "prompt_tokens" + ?, "completion_tokens" = "completion_tokens" + ?, "total_tokens" = "total_tokens" + ?, "last_used_at" = ? where "id" = ?';
 const addDailyUsageSql =
@@ -48,6 +53,7 @@ type Statement = ReturnType<InstanceType<typeof Database>['prepare']>;
 function turnStatements(userId: string, conversationId: string, content: TurnContent) {
   const now = new Date().toISOString();
   const tokens = content.promptTokens + content.completionTokens;
+  const replyId = uuidv7();
   return {
     history: [historySql, [conversationId, userId, 'failed', '', 20]] as [string, Args],
     begin: [
@@ -72,17 +78,17 @@ function turnStatements(userId: string, conversationId: string, content: TurnCon
           now,
         ],
       ],
+      [
+        insertReplyInProgressSql,
+        [replyId, conversationId, userId, 'gpt-4o', 'openai', now, 'bench-instance', 'assistant', '', 'in_progress', 0],
+      ],
     ] as [string, Args][],
     finish: () => {
       const later = new Date().toISOString();
       return [
         [
-          insertMessageSql,
+          endReplySql,
           [
-            uuidv7(),
-            conversationId,
-            userId,
-            'assistant',
             content.reply,
             'complete',
             content.completionTokens,
@@ -93,6 +99,11 @@ function turnStatements(userId: string, conversationId: string, content: TurnCon
             12,
             1234,
             later,
+            null,
+            replyId,
+            conversationId,
+            userId,
+            'in_progress',
           ],
         ],
         [countMessageSql, [1, later, later, conversationId, userId]],
