@@ -5,7 +5,8 @@
  * Parley: beginTurn reads the history and writes atomically (user row,
  * conversation count, user message, the reply `in_progress`); finishTurn
  * writes atomically (the reply ended, conversation count, usage, daily
- * usage). Keep in step with src/store/.
+ * usage). test/bench/bare-turn-store.test.ts fails when src/store/ changes
+ * a statement this copy does not.
  */
 import path from 'node:path';
 import Database from 'libsql';
@@ -45,6 +46,17 @@ const addUsageSql =
   'update "users" set "prompt_tokens" = "prompt_tokens" + ?, "completion_tokens" = "completion_tokens" + ?, "total_tokens" = "total_tokens" + ?, "last_used_at" = ? where "id" = ?';
 const addDailyUsageSql =
   'insert into "usage_days" ("user_id", "day", "tokens") values (?, ?, ?) on conflict ("user_id", "day") do update set "tokens" = "usage_days"."tokens" + ?';
+
+/** The write statements, by the ChatWrites method that builds each: test/bench/bare-turn-store.test.ts keeps them in step. */
+export const bareWriteSql = {
+  insertUserIfMissing: insertUserSql,
+  countMessage: countMessageSql,
+  insertMessage: insertMessageSql,
+  insertReplyInProgress: insertReplyInProgressSql,
+  endReply: endReplySql,
+  addUsage: addUsageSql,
+  addDailyUsage: addDailyUsageSql,
+};
 
 type Args = (string | number | null)[];
 type Statement = ReturnType<InstanceType<typeof Database>['prepare']>;

@@ -1,6 +1,6 @@
 /**
  * Every failure Parley reports has a stable code. Transports map codes to their
- * own wire format exactly once (see src/http/error-status.ts); the core never
+ * own wire format exactly once (see src/http/http-errors.ts); the core never
  * knows about HTTP statuses or socket events.
  */
 export const errorCodes = [

@@ -24,7 +24,7 @@ const label: UpstreamLabel = { displayName: 'OpenAI', keyVariable: 'OPENAI_API_K
  * Groq, Mistral, Gemini's compatibility endpoint) through the official client.
  * The client builds and authenticates the request and maps HTTP failures; its
  * stream parser is bypassed with asResponse() because eventsource-parser
- * costs a fraction of its CPU per token (../shared/STACK.md).
+ * costs a measurable share of its CPU per token (bench/relay.ts measures the path).
  */
 export class OpenAIChatProvider implements ChatProvider, EmbeddingProvider, ModerationProvider {
   readonly name = 'openai';
