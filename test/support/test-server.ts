@@ -7,6 +7,8 @@ export interface TestServer {
   /** http://127.0.0.1:<port> */
   url: string;
   app: App;
+  /** The server's SQLite file, for suites that check what was stored; undefined on Postgres. */
+  sqlitePath: string | undefined;
   close(): Promise<void>;
 }
 
@@ -30,6 +32,7 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
   return {
     url: `http://127.0.0.1:${address.port}`,
     app,
+    sqlitePath: options.postgres === undefined ? sqliteFile.path : undefined,
     async close() {
       await app.close();
       await sqliteFile.remove();
