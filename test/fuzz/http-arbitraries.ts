@@ -2,6 +2,7 @@ import fc from 'fast-check';
 import type { OutgoingHttpHeaders } from 'node:http';
 import type { RegisteredRoute } from '../../src/http/route-table.js';
 import type { RawRequest } from './fuzz-support.js';
+import { valueTrees } from './value-trees.js';
 
 /** Field names the routes read, plus the ones prototype pollution goes through. */
 const fieldNames = [
@@ -51,15 +52,7 @@ export function jsonValues(existingIds: readonly string[]): fc.Arbitrary<unknown
     { weight: 2, arbitrary: fc.oneof(fc.uuid(), fc.constantFrom(...existingIds)) },
     { weight: 1, arbitrary: hugeString },
   );
-  const { value } = fc.letrec<{ value: unknown }>((tie) => ({
-    value: fc.oneof(
-      { depthSize: 'small', withCrossShrink: true },
-      leaf,
-      fc.array(tie('value'), { maxLength: 4 }),
-      fc.dictionary(fc.oneof(fc.constantFrom(...fieldNames), fc.string({ maxLength: 8 })), tie('value'), { maxKeys: 5 }),
-    ),
-  }));
-  return value;
+  return valueTrees(leaf, fieldNames);
 }
 
 /** A body that looks like what the routes expect, with one part of it wrong or odd. */
