@@ -1,4 +1,4 @@
-import { createApp } from './app.js';
+import { createApp } from './app/app.js';
 import { ConfigError, loadConfig, loadDotEnvFile, type Config } from './config/config.js';
 
 /** Starts Parley: `npm start`. */

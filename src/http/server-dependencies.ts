@@ -8,7 +8,7 @@ import type { ChatStore } from '../store/chat-store.js';
 import type { AiJobQueue } from '../transports/ai-module-rest/ai-jobs.js';
 import type { SpeechEngines } from '../voice/speech-engines.js';
 
-/** What every transport is built from; assembled once in src/app.ts. */
+/** What every transport is built from; assembled once in src/app/app.ts. */
 export interface ServerDependencies {
   config: Config;
   engine: ChatEngine;

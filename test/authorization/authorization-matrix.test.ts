@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RegisteredRoute } from '../../src/http/route-table.js';
-import { socketEventTable } from '../../src/transports/socket-surfaces.js';
+import { socketEventTable } from '../../src/app/socket-surfaces.js';
 import { rateLimitsOff } from '../support/limits-off.js';
 import { signToken, testJwtSecret } from '../support/tokens.js';
 import { startUpstreamHarness, type UpstreamHarness } from '../support/upstream-harness.js';

@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config/config.js';
-import { socketEventTable } from '../../src/transports/socket-surfaces.js';
+import { socketEventTable } from '../../src/app/socket-surfaces.js';
 import { rateLimitsOff } from '../support/limits-off.js';
 import { startTestServer, type TestServer } from '../support/test-server.js';
 import { signToken, testJwtSecret } from '../support/tokens.js';

@@ -1,5 +1,5 @@
 import { errorCodes } from '../../src/core/errors.js';
-import type { NamespaceEvents } from '../../src/transports/socket-surfaces.js';
+import type { NamespaceEvents } from '../../src/app/socket-surfaces.js';
 
 type Surface = NamespaceEvents['surface'];
 

@@ -1,5 +1,5 @@
 import pino from 'pino';
-import { createApp, type App } from '../../src/app.js';
+import { createApp, type App } from '../../src/app/app.js';
 import { loadConfig } from '../../src/config/config.js';
 import { temporarySqliteFile } from './services.js';
 

@@ -1,7 +1,7 @@
 import type { Namespace, Socket } from 'socket.io';
 import type { ErrorCode } from '../../core/errors.js';
 import type { Identity } from '../../core/identity.js';
-import type { ClientEventTable } from '../../realtime/socket-server.js';
+import type { ClientEventTable } from '../../realtime/socket-surface.js';
 import type { AiRequestPayload, ChatStartPayload, ClearHistoryPayload, RequestId } from './ai-namespace-payloads.js';
 
 /**

@@ -1,5 +1,5 @@
 import { InFlightTurns } from '../../realtime/in-flight-turns.js';
-import type { SocketSurface } from '../../realtime/socket-server.js';
+import type { SocketSurface } from '../../realtime/socket-surface.js';
 import type { AiNamespace } from './ai-namespace-events.js';
 import { registerAssistantEvents } from './assistant-events.js';
 import { registerChatEvents } from './chat-events-handler.js';

@@ -3,7 +3,7 @@ import type { Namespace, Socket } from 'socket.io';
 import { toAppError, type AppError } from '../../core/errors.js';
 import type { ServerDependencies } from '../../http/server-dependencies.js';
 import { InFlightTurns } from '../../realtime/in-flight-turns.js';
-import type { SocketSurface } from '../../realtime/socket-server.js';
+import type { SocketSurface } from '../../realtime/socket-surface.js';
 import { payloadToken, socketSession, type StreamSession } from './session-identity.js';
 import type { ClientToServerEvents, ServerToClientEvents, StreamFailure } from './stream-v2-events.js';
 import { chatPayloadSchema, payloadError, type ChatPayload } from './stream-v2-request.js';

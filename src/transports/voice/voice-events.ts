@@ -1,4 +1,4 @@
-import type { ClientEventTable } from '../../realtime/socket-server.js';
+import type { ClientEventTable } from '../../realtime/socket-surface.js';
 import type { ErrorCode } from '../../core/errors.js';
 
 /**

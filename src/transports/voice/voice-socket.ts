@@ -2,7 +2,7 @@ import type { Namespace, Socket } from 'socket.io';
 import type { Authenticator } from '../../auth/authenticator.js';
 import type { Identity } from '../../core/identity.js';
 import { handshakeIdentity } from '../../realtime/handshake-identity.js';
-import type { SocketSurface } from '../../realtime/socket-server.js';
+import type { SocketSurface } from '../../realtime/socket-surface.js';
 import type { ClientToServerEvents, ServerToClientEvents } from './voice-events.js';
 import { DecoderSlots } from '../../voice/decoder-slots.js';
 import { audioChunk, textMessage } from './voice-requests.js';

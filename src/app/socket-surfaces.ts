@@ -1,10 +1,10 @@
-import type { ClientEventEntry, SocketSurface } from '../realtime/socket-server.js';
-import { aiNamespaceClientEvents } from './ai-namespace/ai-namespace-events.js';
-import { streamV2ClientEvents } from './stream-v2/stream-v2-events.js';
-import { voiceClientEvents } from './voice/voice-events.js';
-import { aiNamespace } from './ai-namespace/ai-namespace.js';
-import { streamV2Socket } from './stream-v2/stream-v2-socket.js';
-import { voiceSocket } from './voice/voice-socket.js';
+import type { ClientEventEntry, SocketSurface } from '../realtime/socket-surface.js';
+import { aiNamespaceClientEvents } from '../transports/ai-namespace/ai-namespace-events.js';
+import { streamV2ClientEvents } from '../transports/stream-v2/stream-v2-events.js';
+import { voiceClientEvents } from '../transports/voice/voice-events.js';
+import { aiNamespace } from '../transports/ai-namespace/ai-namespace.js';
+import { streamV2Socket } from '../transports/stream-v2/stream-v2-socket.js';
+import { voiceSocket } from '../transports/voice/voice-socket.js';
 
 /** Every Socket.IO surface, registered on the one Socket.IO server. */
 export const socketSurfaces: SocketSurface[] = [streamV2Socket, voiceSocket, aiNamespace];

@@ -10,13 +10,13 @@ import { chatSessionsRoutes } from '../transports/chat-sessions/chat-sessions-ro
 import { aiModuleRoutes } from '../transports/ai-module-rest/ai-module-routes.js';
 import { openAIRoutes } from '../transports/openai/openai-routes.js';
 import { streamV2Routes } from '../transports/stream-v2/stream-v2-routes.js';
-import { installErrorHandler, parleyErrorBody, sendError } from './error-handler.js';
-import { toHttpError } from './http-errors.js';
-import type { ServerDependencies } from './server-dependencies.js';
-import { corsOrigin } from './cors-origin.js';
-import { registerOpenApi } from './openapi.js';
+import { installErrorHandler, parleyErrorBody, sendError } from '../http/error-handler.js';
+import { toHttpError } from '../http/http-errors.js';
+import type { ServerDependencies } from '../http/server-dependencies.js';
+import { corsOrigin } from '../http/cors-origin.js';
+import { registerOpenApi } from '../http/openapi.js';
 import { AppError } from '../core/errors.js';
-import type { RouteTable } from './route-table.js';
+import type { RouteTable } from '../http/route-table.js';
 
 /**
  * The HTTP server with every surface registered; listening is the caller's
