@@ -29,7 +29,7 @@ const unlimited = {
   TEXT_TO_SPEECH: 'none',
 };
 
-const runsPerEvent = Number(process.env.FUZZ_SOCKET_RUNS ?? 24);
+const runsPerEvent = Number(process.env.FUZZ_SOCKET_RUNS ?? 32);
 /** How long a probe, or the drop of a connection that sent a frame over the limit, may take. */
 const answerTimeoutMs = 3_000;
 
@@ -191,7 +191,11 @@ async function check(target: FuzzTarget, namespace: string, event: string, emiss
     throw new Error(`${where}: frames [${sizes.join(', ')}] all within the limits, yet ${error.message}`);
   });
   const answers = answeredWith.get(`${namespace} ${event}`) ?? new Set<string>();
-  for (const received of socket.received.slice(firstEvent)) if (received !== probeAnswer) answers.add(received.event);
+  for (const received of socket.received.slice(firstEvent)) {
+    if (received === probeAnswer) continue;
+    const code = (received.args[0] as { code?: unknown } | undefined)?.code;
+    answers.add(typeof code === 'string' ? `${received.event}(${code})` : received.event);
+  }
   answeredWith.set(`${namespace} ${event}`, answers);
   target.checkReceived(namespace, socket, where);
 }
@@ -253,6 +257,32 @@ describe('Socket.IO fuzzing over every client event', () => {
     } catch (error) {
       throw new Error(`random-seed socket fuzz failed; replay with FUZZ_SEED=${seed}`, { cause: error });
     }
+  });
+
+  it('answers any handshake auth with a connection it serves or a well-formed connect_error', { timeout: 20_000 }, async () => {
+    const auths = fc.dictionary(
+      fc.constantFrom('token', 'userId', '__proto__', 'constructor'),
+      fc.oneof(fc.constantFrom(...signedIn.vocabulary.tokens), fc.jsonValue({ maxDepth: 2 }), fc.string({ unit: 'binary', maxLength: 40 })),
+      { maxKeys: 3 },
+    );
+    const namespaces = [...new Set(socketEventTable.map(({ namespace }) => namespace))];
+    const property = fc.asyncProperty(auths, fc.constantFrom(...namespaces), async (auth, namespace) => {
+      const socket = await RecordedSocket.open(signedIn.server.url, namespace, auth).catch(
+        (error: Error & { data?: { code?: unknown } }) => {
+          expect(error.message, describeValue(auth)).not.toBe('');
+          expect(error.message).not.toMatch(/\n\s+at /);
+          expect(error.data?.code, `${namespace} refused ${describeValue(auth)}: ${error.message}`).toBe('unauthorized');
+          return undefined;
+        },
+      );
+      if (socket === undefined) return;
+      try {
+        await probe(socket, namespace);
+      } finally {
+        socket.close();
+      }
+    });
+    await fc.assert(property, { seed: seedFor(fixedSeed(), 'handshake'), numRuns: Math.max(runsPerEvent, 10), endOnFailure: true });
   });
 
   it('leaves both servers healthy and chatting on every namespace, with no unhandled rejection, warning or polluted prototype', async () => {
