@@ -86,31 +86,31 @@ describe.skipIf(!redisAvailable)('limits while Redis is away', () => {
     expect(Date.now() - started).toBeLessThan(4_000);
   });
 
-  it("refuses a user's second concurrent reply in memory while Redis is gone", async () => {
-    limited.relay.cut();
+  /** Starts a slow reply for `user` with Redis cut, and returns the answer to a second one sent while it runs. */
+  async function secondTurnWhileFirstRuns(behindRelay: ServerBehindRedisRelay, user: string): Promise<Response> {
+    behindRelay.relay.cut();
     fake.behaviour.reply = Array.from({ length: 20 }, (_, index) => `word${index}`).join(' ');
     fake.behaviour.tokenDelayMs = 20;
-    const first = chat(limited, 'concurrent');
+    const first = chat(behindRelay, user);
     await expect.poll(() => fake.openRequests).toBe(1);
-    const second = await chat(limited, 'concurrent');
+    const second = await chat(behindRelay, user);
+    expect((await first).status).toBe(200);
+    return second;
+  }
+
+  it("refuses a user's second concurrent reply in memory while Redis is gone", async () => {
+    const second = await secondTurnWhileFirstRuns(limited, 'concurrent');
     expect(second.status).toBe(429);
     expect(await errorCode(second)).toBe('concurrency_limited');
-    expect((await first).status).toBe(200);
     // The slot is free again once the first reply has ended.
     fake.behaviour.tokenDelayMs = 0;
     expect((await chat(limited, 'concurrent')).status).toBe(200);
   });
 
   it("reserves a user's token budget in memory while Redis is gone", async () => {
-    budgeted.relay.cut();
-    fake.behaviour.reply = Array.from({ length: 20 }, (_, index) => `word${index}`).join(' ');
-    fake.behaviour.tokenDelayMs = 20;
-    const first = chat(budgeted, 'budget');
-    await expect.poll(() => fake.openRequests).toBe(1);
-    const second = await chat(budgeted, 'budget');
+    const second = await secondTurnWhileFirstRuns(budgeted, 'budget');
     expect(second.status).toBe(429);
     expect(await errorCode(second)).toBe('concurrency_limited');
-    expect((await first).status).toBe(200);
   });
 
   it('counts in Redis again once it is back, without a restart', async () => {
