@@ -74,6 +74,25 @@ describe('retries before the first token', () => {
     expect(harness.fake.requests).toHaveLength(1);
   });
 
+  it('stops waiting to retry as soon as the client leaves: the reply ends interrupted and the upstream is not asked again', async () => {
+    harness.fake.failNext({ status: 429, headers: { 'retry-after': '1' } });
+    const client = new AbortController();
+    const answer = fetch(`${harness.server.url}/v1/chat/completions`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'hi' }], stream: true }),
+      signal: client.signal,
+    }).catch(() => undefined);
+    await expect.poll(() => harness.fake.requests.length).toBe(1);
+    const leftAt = performance.now();
+    client.abort();
+    await answer;
+    await expect.poll(async () => (await lastReply(harness))?.status, { interval: 10, timeout: 900 }).toBe('interrupted');
+    expect(performance.now() - leftAt).toBeLessThan(500);
+    await new Promise((resolve) => setTimeout(resolve, 1200));
+    expect(harness.fake.requests).toHaveLength(1);
+  });
+
   it('never retries once text has reached the client', async () => {
     harness.fake.behaviour.reply = longReply;
     harness.fake.behaviour.dropAfterTokens = 3;

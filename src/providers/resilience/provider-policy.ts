@@ -47,7 +47,10 @@ export class ProviderPolicy {
 
   async open(request: ChatRequest): Promise<AsyncIterable<ProviderStreamPart>> {
     const attempt = () =>
-      this.retry.execute(() => openWatchedStream(this.provider, request, this.settings.timeouts, this.displayName), request.signal);
+      untilAborted(
+        this.retry.execute(() => openWatchedStream(this.provider, request, this.settings.timeouts, this.displayName), request.signal),
+        request.signal,
+      );
     try {
       return await (this.breaker === undefined ? attempt() : this.breaker.execute(attempt));
     } catch (error) {
@@ -72,4 +75,40 @@ export class ProviderPolicy {
     const retryAfter = 'error' in result && result.error instanceof AppError ? result.error.retryAfterSeconds : undefined;
     return retryAfter === undefined ? jittered : Math.max(jittered, retryAfter * 1000);
   }
+}
+
+/**
+ * Settles with `opening`, or rejects as soon as the caller's signal fires.
+ * cockatiel sleeps out a retry's backoff (or Retry-After, up to
+ * PROVIDER_RETRY_MAX_DELAY_MS) even after an abort, which would keep a
+ * turn whose client left alive, unsaved and holding its slot and budget for
+ * seconds. A stream that opens after the caller left is closed at once.
+ */
+function untilAborted<T extends AsyncIterable<unknown>>(opening: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
+  if (signal === undefined) return opening;
+  if (signal.aborted) {
+    void opening.then(close, () => undefined);
+    return Promise.reject(signal.reason);
+  }
+  return new Promise<T>((resolve, reject) => {
+    const leave = () => reject(signal.reason);
+    signal.addEventListener('abort', leave, { once: true });
+    opening.then(
+      (stream) => {
+        signal.removeEventListener('abort', leave);
+        if (signal.aborted) close(stream);
+        else resolve(stream);
+      },
+      (error: unknown) => {
+        signal.removeEventListener('abort', leave);
+        reject(error);
+      },
+    );
+  });
+}
+
+function close(stream: AsyncIterable<unknown>): void {
+  void stream[Symbol.asyncIterator]()
+    .return?.()
+    ?.catch(() => undefined);
 }
