@@ -49,7 +49,8 @@ try {
   parley = await startParley({
     databaseUrl: database.url,
     openaiBaseUrl: fake.openaiBaseUrl,
-    env: { ANTHROPIC_API_KEY: 'sk-ant-bench', ANTHROPIC_BASE_URL: fake.anthropicBaseUrl },
+    // Aborting the fetch is the stop measured here: with the default detach time it would leave the turn running.
+    env: { ANTHROPIC_API_KEY: 'sk-ant-bench', ANTHROPIC_BASE_URL: fake.anthropicBaseUrl, TURN_DETACH_SECONDS: '0' },
   });
   const surfaces = await buildSurfaces(parley.url);
   const rows = [];

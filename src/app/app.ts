@@ -3,6 +3,7 @@ import pino, { type Logger } from 'pino';
 import type { Server as SocketServer } from 'socket.io';
 import { Authenticator } from '../auth/authenticator.js';
 import type { Config } from '../config/config.js';
+import { Turns } from '../chat/turns.js';
 import { ChatEngine } from '../core/chat-engine.js';
 import { AppError } from '../core/errors.js';
 import { TurnGuard } from '../core/turn-guard.js';
@@ -95,12 +96,17 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     replyCheckpointMs: config.durability.replyCheckpointMs,
     logger,
   });
+  const turns = new Turns(engine, {
+    detachMs: config.durability.turnDetachMs,
+    retentionMs: config.durability.turnLogRetentionMs,
+    maxRetained: endedTurnsKept,
+  });
   const processAiJob = aiJobProcessor({ engine, providers, settings: config.surfaces.aiModule });
   const aiJobs = await openJobQueue(config, 'ai-tasks', processAiJob, logger).catch(async (error: unknown) => {
     await store.close();
     throw error;
   });
-  const dependencies = { config, engine, store, providers, authenticator, rateLimiter, logger, aiJobs, speech };
+  const dependencies = { config, engine, turns, store, providers, authenticator, rateLimiter, logger, aiJobs, speech };
   const routeTable = new RouteTable();
   const server = await buildServer(dependencies, logger, routeTable);
   const io = attachSocketServer(server.server, dependencies, socketSurfaces);
@@ -125,6 +131,9 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     },
   };
 }
+
+/** Ended turns kept readable for late resumes, whatever the retention: about 2 KB each (their text and offsets). */
+const endedTurnsKept = 10_000;
 
 /** How long interrupted turns get to store their replies and send their error events. */
 const interruptionMs = 500;

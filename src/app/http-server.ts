@@ -11,6 +11,7 @@ import { aiModuleRoutes } from '../transports/ai-module-rest/ai-module-routes.js
 import { openAIRoutes } from '../transports/openai/openai-routes.js';
 import { streamV2Routes } from '../transports/stream-v2/stream-v2-routes.js';
 import { installErrorHandler, parleyErrorBody, sendError } from '../http/error-handler.js';
+import { openAIErrorBody } from '../transports/openai/openai-error-body.js';
 import { toHttpError } from '../http/http-errors.js';
 import type { ServerDependencies } from '../http/server-dependencies.js';
 import { corsOrigin } from '../http/cors-origin.js';
@@ -30,10 +31,11 @@ export async function buildServer(dependencies: ServerDependencies, logger: Logg
     // Request logs would name every request twice; the engine logs each turn once.
     logController: new LogController({ disableRequestLogging: true }),
     trustProxy: config.trustProxy,
-    // An undecodable path (`/%`) or an over-long parameter fails before any route: still our JSON error, not Fastify's.
-    frameworkErrors: (thrown, _request, reply) => {
+    // An undecodable path (`/%`) or an over-long parameter fails before any route: still our JSON error, not Fastify's,
+    // in OpenAI's shape under /v1.
+    frameworkErrors: (thrown, request, reply) => {
       const { status, error } = toHttpError(thrown);
-      sendError(reply, status, error, parleyErrorBody);
+      sendError(reply, status, error, request.url.startsWith('/v1/') ? openAIErrorBody : parleyErrorBody);
     },
   });
   if (routes !== undefined) app.addHook('onRoute', routes.record);

@@ -78,6 +78,9 @@ const environmentSchema = z.object({
   SHUTDOWN_GRACE_MS: optionalNumber(z.number().int().min(0).max(600_000)),
   REPLY_CHECKPOINT_MS: optionalNumber(z.number().int().min(50).max(600_000)),
   INSTANCE_HEARTBEAT_MS: optionalNumber(z.number().int().min(50).max(600_000)),
+  TURN_DETACH_SECONDS: optionalNumber(z.number().min(0).max(3600)),
+  TURN_LOG_RETENTION_SECONDS: optionalNumber(z.number().min(0).max(86_400)),
+  SOCKET_RECOVERY_SECONDS: optionalNumber(z.number().min(0).max(3600)),
   REDIS_URL: optionalText.pipe(z.url({ protocol: /^rediss?$/, error: 'must be a redis:// or rediss:// URL' }).optional()),
   JOB_CONCURRENCY: optionalNumber(z.number().int().min(1).max(100)),
   JOB_QUEUE_PREFIX: optionalText.pipe(
@@ -147,6 +150,12 @@ export interface DurabilitySettings {
   replyCheckpointMs: number;
   /** How often an instance says it is alive; three missed beats and its replies in progress are finished as interrupted. */
   instanceHeartbeatMs: number;
+  /** How long a conversation turn whose clients all left keeps generating for one to come back; 0 aborts at once. */
+  turnDetachMs: number;
+  /** How long an ended turn's events stay readable for a client that resumes late. */
+  turnLogRetentionMs: number;
+  /** How long Socket.IO keeps a dropped socket's missed packets for it to come back (connection state recovery); 0: off. */
+  socketRecoveryMs: number;
 }
 
 export class ConfigError extends Error {
@@ -181,7 +190,13 @@ export function loadConfig(environment: NodeJS.ProcessEnv = process.env): Config
     trustProxy: env.TRUST_PROXY,
     bodyLimitBytes: env.BODY_LIMIT_BYTES ?? 1024 * 1024,
     shutdownGraceMs: env.SHUTDOWN_GRACE_MS ?? 10_000,
-    durability: { replyCheckpointMs: env.REPLY_CHECKPOINT_MS ?? 1_000, instanceHeartbeatMs: env.INSTANCE_HEARTBEAT_MS ?? 10_000 },
+    durability: {
+      replyCheckpointMs: env.REPLY_CHECKPOINT_MS ?? 1_000,
+      instanceHeartbeatMs: env.INSTANCE_HEARTBEAT_MS ?? 10_000,
+      turnDetachMs: (env.TURN_DETACH_SECONDS ?? 60) * 1000,
+      turnLogRetentionMs: (env.TURN_LOG_RETENTION_SECONDS ?? 300) * 1000,
+      socketRecoveryMs: (env.SOCKET_RECOVERY_SECONDS ?? 30) * 1000,
+    },
     redisUrl: env.REDIS_URL,
     jobs: { concurrency: env.JOB_CONCURRENCY ?? 4, queuePrefix: env.JOB_QUEUE_PREFIX ?? 'parley' },
     defaultContextWindow: env.DEFAULT_CONTEXT_WINDOW ?? 8192,

@@ -127,7 +127,13 @@ export class ChatEngine {
         yield { type: 'turn-error', error: toAppError(error), message: undefined };
         return;
       }
-      yield { type: 'turn-start', conversation: begun.conversation, conversationCreated: begun.created, userMessage: begun.userMessage };
+      yield {
+        type: 'turn-start',
+        conversation: begun.conversation,
+        conversationCreated: begun.created,
+        userMessage: begun.userMessage,
+        replyId: begun.replyId,
+      };
 
       const context = earlyUpstream?.context ?? this.prepareContext(request, begun, resolved.model);
       const reply: ReplyProgress = {

@@ -13,7 +13,8 @@ import type { FinishReason } from '../providers/chat-provider.js';
  * safe to commit to a streaming response.
  */
 export type ChatEvent =
-  | { type: 'turn-start'; conversation: Conversation; conversationCreated: boolean; userMessage: StoredMessage }
+  /** `replyId` is the reply's message id, stored in progress from here on: the turn's id for resuming it. */
+  | { type: 'turn-start'; conversation: Conversation; conversationCreated: boolean; userMessage: StoredMessage; replyId: string }
   | { type: 'message-start'; messageId: string; model: string; provider: string }
   | { type: 'text-delta'; text: string }
   | { type: 'usage'; promptTokens: number; completionTokens: number }

@@ -1,5 +1,6 @@
 import type { Authenticator } from '../auth/authenticator.js';
 import type { Config } from '../config/config.js';
+import type { Turns } from '../chat/turns.js';
 import type { ChatEngine } from '../core/chat-engine.js';
 import type { Logger } from '../core/logger.js';
 import type { ProviderRegistry } from '../providers/provider-registry.js';
@@ -12,6 +13,8 @@ import type { SpeechEngines } from '../voice/speech-engines.js';
 export interface ServerDependencies {
   config: Config;
   engine: ChatEngine;
+  /** Every turn a transport starts goes through here: its events are read from the turn's log. */
+  turns: Turns;
   store: ChatStore;
   providers: ProviderRegistry;
   authenticator: Authenticator;

@@ -100,10 +100,13 @@ describe('authorization matrix over the route and event tables', () => {
       'POST /api/v1/ai/jobs/completions',
       'POST /api/v1/chat/messages',
       'POST /api/v2/ai/chat/stream',
+      'GET /v1/chat/completions/:turnId/stream',
+      'GET /api/v1/chat/replies/:message_id/stream',
+      'GET /api/v2/ai/chat/stream/:turnId',
     ]) {
       expect(covered).toContain(route);
     }
-    expect(idEvents.map(({ event }) => event).sort()).toEqual(['ai:chat', 'chat:start']);
+    expect(idEvents.map(({ event }) => event).sort()).toEqual(['ai:chat', 'chat:start', 'turn:resume', 'turn:resume']);
     expect(intruders.map((intruder) => intruder.name)).toHaveLength(6);
   });
 

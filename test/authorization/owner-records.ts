@@ -14,7 +14,7 @@ export interface OwnerRecords {
 /**
  * Creates one record of every kind through the public APIs, as the owner:
  * a seed 001 conversation and job, an API key, a seed 002 session, seed 003
- * sessions over SSE and Socket.IO, and a chat:start conversation on /ai.
+ * sessions over SSE and Socket.IO, and a chat:start conversation (and its reply's turn) on /ai.
  */
 export async function createOwnerRecords(baseUrl: string, ownerId: string, token: string): Promise<OwnerRecords> {
   const marker = `owner-secret-${randomUUID()}`;
@@ -44,6 +44,8 @@ export async function createOwnerRecords(baseUrl: string, ownerId: string, token
       'seed 003 SSE session': streamSession,
       'seed 003 socket session': socketSession,
       'chat:start conversation': String((started as { conversationId: string }).conversationId),
+      // Kept in the turn log for TURN_LOG_RETENTION_SECONDS: the resume routes and turn:resume take it.
+      'chat:start reply (its turn)': String((started as { messageId: string }).messageId),
     },
   };
 }
@@ -91,7 +93,7 @@ async function socketTurn(
       socket.on('chat:conversation', (value: unknown) => (conversation = value));
       socket.on(until, (value: unknown) => {
         clearTimeout(timer);
-        resolve(conversation ?? value);
+        resolve(conversation === undefined ? value : { ...(conversation as object), ...(value as object) });
       });
       for (const failure of ['ai:error', 'chat:error', 'connect_error']) {
         socket.on(failure, (value: unknown) => reject(new Error(`the owner's ${event} failed: ${JSON.stringify(value)}`)));

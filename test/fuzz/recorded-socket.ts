@@ -34,7 +34,7 @@ export class RecordedSocket {
 
   private constructor(readonly socket: Socket) {
     socket.io.engine.on('packetCreate', (packet: { type: string; data?: unknown }) => this.sent.push(frameOf(packet)));
-    socket.onAny((event: string, ...args: unknown[]) => this.record({ event, args }));
+    socket.onAny((event: string, ...args: unknown[]) => this.record({ event, args: withoutRecoveryOffset(socket, args) }));
     socket.on('disconnect', (reason) => {
       this.disconnectReason = reason;
       this.notify();
@@ -133,4 +133,14 @@ function frameOf(packet: { type: string; data?: unknown }): SentFrame {
   }
   if (data instanceof ArrayBuffer || ArrayBuffer.isView(data)) return { bytes: data.byteLength, attachments: 0 };
   return { bytes: 1, attachments: 0 };
+}
+
+/**
+ * With connection state recovery on, Socket.IO appends each event's offset
+ * (a string the client sends back on reconnecting) as its last argument;
+ * it is the transport's, not the event's.
+ */
+function withoutRecoveryOffset(socket: Socket, args: unknown[]): unknown[] {
+  const recovering = (socket as unknown as { _pid?: string })._pid !== undefined;
+  return recovering && typeof args.at(-1) === 'string' ? args.slice(0, -1) : args;
 }

@@ -255,6 +255,8 @@ describe('the fault matrix over every streaming surface', () => {
         CLAUDE_CB_THRESHOLD: '2',
         OPENAI_CB_COOLDOWN: '60',
         CLAUDE_CB_COOLDOWN: '60',
+        // The client-leaves cells pin abort-on-disconnect; test/resume covers detaching.
+        TURN_DETACH_SECONDS: '0',
       });
       harnesses.push(harness);
       const problems: string[] = [];

@@ -24,7 +24,7 @@ describe("seed 001's REST API under /api/v1/ai", () => {
   beforeAll(async () => {
     fake = await FakeUpstream.start();
     server = await startTestServer({
-      env: { JWT_SECRET: testJwtSecret, OPENAI_API_KEY: 'sk-test', OPENAI_BASE_URL: fake.openaiBaseUrl },
+      env: { JWT_SECRET: testJwtSecret, OPENAI_API_KEY: 'sk-test', OPENAI_BASE_URL: fake.openaiBaseUrl, TURN_DETACH_SECONDS: '0' },
     });
     aliceToken = await signToken('alice');
     bobToken = await signToken('bob');

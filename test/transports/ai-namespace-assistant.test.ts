@@ -19,7 +19,7 @@ describe('the /ai namespace for seed 000 (ai_request, clear_history)', () => {
 
   beforeAll(async () => {
     // No retries: a fault the test queues reaches the client instead of being retried away.
-    harness = await startUpstreamHarness({ JWT_SECRET: testJwtSecret, PROVIDER_MAX_RETRIES: '0' });
+    harness = await startUpstreamHarness({ JWT_SECRET: testJwtSecret, PROVIDER_MAX_RETRIES: '0', TURN_DETACH_SECONDS: '0' });
     ({ fake, server } = harness);
   });
   afterEach(() => {
@@ -130,7 +130,7 @@ describe('the /ai namespace for seed 000 (ai_request, clear_history)', () => {
     expect(names[0]).toBe('ai_stream_start');
     expect(names.at(-1)).toBe('ai_stream_end');
     expect(names.slice(1, -1).every((name) => name === 'ai_stream_chunk')).toBe(true);
-    expect(streamEvents[0]!.payload).toEqual({ requestId: streamRequestId, model: 'gpt-4o' });
+    expect(streamEvents[0]!.payload).toEqual({ requestId: streamRequestId, model: 'gpt-4o', messageId: expect.any(String) });
     const chunks = streamEvents.slice(1, -1).map(({ payload }) => payload.chunk);
     expect(chunks.at(-1)).toEqual({ text: '', isComplete: true });
     expect(chunks.slice(0, -1).every((chunk) => chunk.isComplete === false)).toBe(true);

@@ -17,7 +17,7 @@ describe('the /ai namespace for seed 001 (chat:start, chat:stop)', () => {
 
   beforeAll(async () => {
     // No retries: a fault the test queues reaches the client instead of being retried away.
-    harness = await startUpstreamHarness({ JWT_SECRET: testJwtSecret, PROVIDER_MAX_RETRIES: '0' });
+    harness = await startUpstreamHarness({ JWT_SECRET: testJwtSecret, PROVIDER_MAX_RETRIES: '0', TURN_DETACH_SECONDS: '0' });
     ({ fake, server } = harness);
   });
   afterEach(() => {

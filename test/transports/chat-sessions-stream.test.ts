@@ -11,14 +11,22 @@ interface StreamEvent {
   [field: string]: any;
 }
 
-/** Splits an SSE body into its events, checking each is exactly one `data:` line as the protocol promises. */
+/**
+ * Splits an SSE body into its events, checking each is exactly one `data:`
+ * line as the protocol promises, after an `id:` line whose numbers grow
+ * (what EventSource sends back as Last-Event-ID).
+ */
 function parseEvents(text: string): StreamEvent[] {
+  let lastId = 0;
   return text
     .split('\n\n')
     .filter((block) => block !== '')
     .map((block) => {
-      expect(block).toMatch(/^data: [^\n]+$/);
-      return JSON.parse(block.slice('data: '.length)) as StreamEvent;
+      const [, id, data] = /^id: (\d+)\n(data: [^\n]+)$/.exec(block) ?? [];
+      expect(data, block).toBeDefined();
+      expect(Number(id)).toBeGreaterThan(lastId);
+      lastId = Number(id);
+      return JSON.parse(data!.slice('data: '.length)) as StreamEvent;
     });
 }
 
@@ -30,7 +38,12 @@ describe('seed 002 chat messages streamed as Server-Sent Events', () => {
   beforeAll(async () => {
     fake = await FakeUpstream.start();
     server = await startTestServer({
-      env: { JWT_SECRET: testJwtSecret, ANTHROPIC_API_KEY: 'sk-ant-test', ANTHROPIC_BASE_URL: fake.anthropicBaseUrl },
+      env: {
+        JWT_SECRET: testJwtSecret,
+        ANTHROPIC_API_KEY: 'sk-ant-test',
+        ANTHROPIC_BASE_URL: fake.anthropicBaseUrl,
+        TURN_DETACH_SECONDS: '0',
+      },
     });
     authorization = `Bearer ${await signToken('creator')}`;
   });

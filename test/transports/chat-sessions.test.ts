@@ -55,6 +55,7 @@ describe('seed 002 chat sessions under /api/v1/chat', () => {
         ANTHROPIC_API_KEY: 'sk-ant-test',
         ANTHROPIC_BASE_URL: fake.anthropicBaseUrl,
         DATABASE_URL: `file:${databaseFile.path}`,
+        TURN_DETACH_SECONDS: '0',
       },
     });
     inspection = await openSqliteDatabase(databaseFile.path);

@@ -63,6 +63,7 @@ describe('ai:chat on the default Socket.IO namespace', () => {
         OPENAI_API_KEY: 'sk-test',
         OPENAI_BASE_URL: fake.openaiBaseUrl,
         MAX_CONCURRENT_TURNS_PER_USER: String(concurrentTurnLimit),
+        TURN_DETACH_SECONDS: '0',
       },
     });
   });
@@ -104,7 +105,10 @@ describe('ai:chat on the default Socket.IO namespace', () => {
     expect(complete.sessionId).toMatch(uuidV4);
     expect(Object.keys(complete).sort()).toEqual(['messageId', 'response', 'sessionId']);
     expect(chunks.length).toBeGreaterThan(1);
-    expect(chunks.every((chunk) => Object.keys(chunk).join() === 'content,sessionId' && chunk.sessionId === complete.sessionId)).toBe(true);
+    // Beyond the seed's fields, each chunk names its turn and number, for turn:resume.
+    const chunkFields = 'content,messageId,seq,sessionId';
+    expect(chunks.every((chunk) => Object.keys(chunk).sort().join() === chunkFields && chunk.sessionId === complete.sessionId)).toBe(true);
+    expect(chunks.every((chunk) => chunk.messageId === complete.messageId)).toBe(true);
     expect(chunks.map((chunk) => chunk.content).join('')).toBe('You said: Hello');
     // A guest on a socket is the socket itself.
     const stored = await storedMessages(`anonymous:${socket.id}`, complete.sessionId);

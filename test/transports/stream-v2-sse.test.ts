@@ -89,20 +89,30 @@ async function seedStreamChat(baseUrl: string, message: string): Promise<string[
   return shown;
 }
 
-/** Splits an event-stream body into its `data:` JSON objects, failing on anything else. */
+/**
+ * Splits an event-stream body into its `data:` JSON objects, each after an
+ * `id:` line whose numbers grow (the seed's line-by-line clients skip it),
+ * failing on anything else.
+ */
 function parseDataLines(text: string): Record<string, unknown>[] {
   const blocks = text.split('\n\n');
   expect(blocks.pop()).toBe('');
+  let lastId = 0;
   return blocks.map((block) => {
-    expect(block.startsWith('data: ')).toBe(true);
-    expect(block).not.toContain('\n');
-    return JSON.parse(block.slice(6)) as Record<string, unknown>;
+    const [, id, data] = /^id: (\d+)\n(data: [^\n]+)$/.exec(block) ?? [];
+    expect(data, block).toBeDefined();
+    expect(Number(id)).toBeGreaterThan(lastId);
+    lastId = Number(id);
+    return JSON.parse(data!.slice(6)) as Record<string, unknown>;
   });
 }
 
-/** Asserts the seed's exact line shapes: content lines, then one done line, all with `sessionId`. */
+/** Asserts the seed's exact line shapes: content lines, then one done line, all with `sessionId` (each after its `id:` line). */
 function expectSeedLines(text: string, sessionId: string): string {
-  const blocks = text.split('\n\n').slice(0, -1);
+  const blocks = text
+    .split('\n\n')
+    .slice(0, -1)
+    .map((block) => block.replace(/^id: \d+\n/, ''));
   const tail = `,"sessionId":${JSON.stringify(sessionId)}}`;
   expect(blocks.at(-1)).toBe(`data: {"done":true${tail}`);
   const contents = blocks.slice(0, -1).map((block) => {
@@ -124,7 +134,14 @@ describe('the SSE endpoint POST /api/v2/ai/chat/stream', () => {
   beforeAll(async () => {
     fake = await FakeUpstream.start();
     server = await startTestServer({
-      env: { JWT_SECRET: testJwtSecret, OPENAI_API_KEY: 'sk-test', OPENAI_BASE_URL: fake.openaiBaseUrl, MAX_MESSAGE_CHARS: '2000' },
+      env: {
+        JWT_SECRET: testJwtSecret,
+        OPENAI_API_KEY: 'sk-test',
+        OPENAI_BASE_URL: fake.openaiBaseUrl,
+        MAX_MESSAGE_CHARS: '2000',
+        // These tests pin abort-on-disconnect; test/resume covers the default, detaching.
+        TURN_DETACH_SECONDS: '0',
+      },
     });
   });
   afterEach(() => fake.reset());

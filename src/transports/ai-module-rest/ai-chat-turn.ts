@@ -1,4 +1,5 @@
-import type { ChatEngine } from '../../core/chat-engine.js';
+import type { StartRequest } from '../../chat/turns.js';
+import type { ChatEvent } from '../../core/chat-events.js';
 import type { AppError } from '../../core/errors.js';
 import type { Identity } from '../../core/identity.js';
 import { withClientOptions, type SurfaceSettings } from '../../config/surface-defaults.js';
@@ -10,26 +11,27 @@ import { toChatResponse } from './ai-module-mappers.js';
 
 export type ChatTurnOutcome = { kind: 'finished'; response: ChatResponse } | { kind: 'failed'; error: AppError } | { kind: 'cancelled' };
 
+/** Runs a turn: through the turn log for POST /chat, straight on the engine for a job (which owns its turn already). */
+export type StartTurn = (turn: StartRequest) => AsyncIterable<ChatEvent>;
+
 /**
  * One non-streaming seed-001 turn, as POST /chat and a completion job run
  * it: the reply is stored, then answered whole. The caller has checked that
  * a given conversationId is the user's seed-001 conversation.
  */
 export async function runAiChatTurn(
-  engine: ChatEngine,
+  start: StartTurn,
   settings: SurfaceSettings,
   identity: Identity,
   body: ChatBody,
-  signal: AbortSignal,
   /** A completion job, which takes none of the user's concurrent-reply slots. */
   background = false,
 ): Promise<ChatTurnOutcome> {
-  const events = engine.runTurn({
+  const events = start({
     identity,
     target: chatTarget(body),
     content: body.message,
     options: withClientOptions(settings, body),
-    signal,
     // Counted against seed 001's budget when the request arrived (ai-module-routes.ts).
     client: { bucket: 'none', background },
   });

@@ -4,6 +4,7 @@ import { AppError } from '../../core/errors.js';
 import type { Identity } from '../../core/identity.js';
 import type { JobContext, JobProcessor, JobQueue, RunningJob } from '../../jobs/job-queue.js';
 import type { ProviderRegistry } from '../../providers/provider-registry.js';
+import type { StartRequest } from '../../chat/turns.js';
 import { runAiChatTurn } from './ai-chat-turn.js';
 import { createEmbedding } from './ai-embeddings.js';
 import type { ChatBody, EmbeddingsBody } from './ai-module-requests.js';
@@ -47,7 +48,8 @@ async function runCompletion(
   context: JobContext,
 ): Promise<ChatResponse> {
   const identity: Identity = { userId: job.owner, kind: job.payload.identityKind };
-  const outcome = await runAiChatTurn(dependencies.engine, dependencies.settings, identity, job.payload.request, context.signal, true);
+  const start = (turn: StartRequest) => dependencies.engine.runTurn({ ...turn, signal: context.signal });
+  const outcome = await runAiChatTurn(start, dependencies.settings, identity, job.payload.request, true);
   if (outcome.kind === 'finished') return outcome.response;
   if (outcome.kind === 'failed') throw outcome.error;
   throw new AppError('internal_error', 'The server shut down while the job was running; the partial reply is stored');

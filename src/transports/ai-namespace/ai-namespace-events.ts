@@ -2,6 +2,7 @@ import type { Namespace, Socket } from 'socket.io';
 import type { ErrorCode } from '../../core/errors.js';
 import type { Identity } from '../../core/identity.js';
 import type { ClientEventTable } from '../../realtime/socket-surface.js';
+import type { TurnResumePayload } from '../../realtime/turn-resume-payload.js';
 import type { AiRequestPayload, ChatStartPayload, ClearHistoryPayload, RequestId } from './ai-namespace-payloads.js';
 
 /**
@@ -29,11 +30,15 @@ export interface AiResponse {
 export interface AiStreamStart {
   requestId: RequestId;
   model: string;
+  /** The reply's id, which names the turn for turn:resume (not in the seed). */
+  messageId: string;
 }
 
 export interface AiStreamChunk {
   requestId: RequestId;
   chunk: { text: string; isComplete: boolean };
+  /** The chunk's number in the turn, for turn:resume's `after` (not in the seed). */
+  seq: number;
 }
 
 /** `ai_stream_end`: the same fields as ai_response, after the last chunk. */
@@ -63,8 +68,10 @@ export interface ChatUserMessage {
 export interface ChatMessageChunk {
   content: string;
   conversationId: string;
-  /** The id the reply is stored under once it ends. */
+  /** The id the reply is stored under once it ends; it names the turn for turn:resume. */
   messageId: string;
+  /** The chunk's number in the turn, for turn:resume's `after` (not in the seed). */
+  seq: number;
 }
 
 export interface ChatEnd {
@@ -95,6 +102,8 @@ export interface AiClientEvents {
   clear_history: (options?: ClearHistoryPayload) => void;
   'chat:start': (payload: ChatStartPayload) => void;
   'chat:stop': () => void;
+  /** Picks up a turn this user started, from any connection: the events after `after`, then the rest live. */
+  'turn:resume': (payload: TurnResumePayload) => void;
 }
 
 /** Every client event of /ai; chat:start may continue a conversation by id. */
@@ -103,6 +112,7 @@ export const aiNamespaceClientEvents: ClientEventTable<AiClientEvents> = {
   clear_history: {},
   'chat:start': { idField: 'conversationId' },
   'chat:stop': {},
+  'turn:resume': { idField: 'turnId' },
 };
 
 export interface AiServerEvents {

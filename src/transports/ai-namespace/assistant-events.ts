@@ -1,7 +1,8 @@
 import { reportUnexpected } from '../../realtime/unexpected-error.js';
 import { AppError } from '../../core/errors.js';
 import type { ServerDependencies } from '../../http/server-dependencies.js';
-import type { InFlightTurns } from '../../realtime/in-flight-turns.js';
+import type { TurnReader } from '../../chat/turn-reader.js';
+import type { TurnClient } from '../../chat/turns.js';
 import type { ChatStore, Conversation, ConversationTarget, StoredMessage } from '../../store/chat-store.js';
 import type { AiError, AiResponse, AiSocket } from './ai-namespace-events.js';
 import { aiRequestSchema, clearHistorySchema, parsePayload, requestIdOf, type AiRequest, type RequestId } from './ai-namespace-payloads.js';
@@ -11,12 +12,20 @@ import { AssistantRequestOrder } from './assistant-request-order.js';
 const assistantClientKey = 'assistant';
 const assistantConversation: ConversationTarget = { kind: 'keyed', clientKey: assistantClientKey, create: { surface: 'assistant' } };
 
+/** What resuming an ai_request needs to encode it as the first reader did (see turn:resume). */
+export interface AssistantWire {
+  kind: 'assistant';
+  request: AiRequest;
+}
+
 /**
  * Seed 000's events: `ai_request` (streaming or not) and `clear_history`.
  * Requests are told apart by their requestId and may run concurrently; a
  * requestId still running is refused rather than cancelling the first.
+ * Seed 000 has no stop: a request's turn ends by itself, or TURN_DETACH_SECONDS
+ * after its socket left if the client does not come back.
  */
-export function registerAssistantEvents(socket: AiSocket, dependencies: ServerDependencies, turns: InFlightTurns): void {
+export function registerAssistantEvents(socket: AiSocket, dependencies: ServerDependencies, client: TurnClient): void {
   const order = new AssistantRequestOrder();
   socket.on('ai_request', (payload: unknown) => {
     const request = parsePayload(aiRequestSchema, payload);
@@ -29,15 +38,12 @@ export function registerAssistantEvents(socket: AiSocket, dependencies: ServerDe
         new AppError('invalid_request', 'A request with this requestId is still running', { field: 'requestId' }),
       );
     }
-    const signal = turns.start(key);
     void order.runRequest(key, async () => {
       try {
-        await runAssistantTurn(socket, dependencies, request, signal);
+        await runAssistantTurn(socket, dependencies, request, client);
       } catch (error) {
         // The engine reports failures as events; this only keeps a bug from going unanswered.
         emitAiError(socket, request.requestId, reportUnexpected(dependencies.logger, error, 'ai_request'));
-      } finally {
-        turns.finish(key, signal);
       }
     });
   });
@@ -48,44 +54,45 @@ export function registerAssistantEvents(socket: AiSocket, dependencies: ServerDe
   });
 }
 
-async function runAssistantTurn(
-  socket: AiSocket,
-  dependencies: ServerDependencies,
-  request: AiRequest,
-  signal: AbortSignal,
-): Promise<void> {
+async function runAssistantTurn(socket: AiSocket, dependencies: ServerDependencies, request: AiRequest, client: TurnClient): Promise<void> {
   // The socket may have gone while the request waited for a clear_history.
-  if (signal.aborted) return;
+  if (client.gone.aborted) return;
   const settings = dependencies.config.surfaces.assistant;
-  const { requestId, stream } = request;
-  const events = dependencies.engine.runTurn({
+  const turn = {
     identity: socket.data.identity,
     target: assistantConversation,
     content: request.prompt,
     options: { ...settings, model: request.model ?? settings.model },
-    signal,
     client: { bucket: 'default', address: socket.handshake.address },
-  });
-  for await (const event of events) {
+  } as const;
+  const wire: AssistantWire = { kind: 'assistant', request };
+  await emitAssistantTurn(socket, dependencies.turns.start(turn, { detachable: true, client, wire }), request);
+}
+
+/** Emits an ai_request's turn as seed 000's events; a resumed reader skips what the client already has. */
+export async function emitAssistantTurn(socket: AiSocket, reader: TurnReader, request: AiRequest): Promise<void> {
+  const { requestId, stream } = request;
+  for await (const event of reader) {
+    if (reader.replaying) continue;
     switch (event.type) {
       case 'message-start':
-        if (stream) socket.emit('ai_stream_start', { requestId, model: event.model });
+        if (stream) socket.emit('ai_stream_start', { requestId, model: event.model, messageId: event.messageId });
         break;
       case 'text-delta':
-        if (stream) socket.emit('ai_stream_chunk', { requestId, chunk: { text: event.text, isComplete: false } });
+        if (stream) socket.emit('ai_stream_chunk', { requestId, chunk: { text: event.text, isComplete: false }, seq: reader.seq });
         break;
       case 'turn-finish':
-        emitReply(socket, request, event.message);
+        emitReply(socket, request, event.message, reader.seq);
         break;
       case 'turn-error':
         emitAiError(socket, requestId, event.error);
         break;
     }
-    // turn-abort: only a disconnect aborts an ai_request, and then there is nobody to tell.
+    // turn-abort: only the detach time running out aborts an ai_request, and then there is nobody to tell.
   }
 }
 
-function emitReply(socket: AiSocket, request: AiRequest, message: StoredMessage): void {
+function emitReply(socket: AiSocket, request: AiRequest, message: StoredMessage, seq: number): void {
   const reply: AiResponse = {
     requestId: request.requestId,
     response: message.content,
@@ -95,7 +102,7 @@ function emitReply(socket: AiSocket, request: AiRequest, message: StoredMessage)
   };
   if (!request.stream) return void socket.emit('ai_response', reply);
   // The seed's streaming callback ends with an isComplete chunk before the end event.
-  socket.emit('ai_stream_chunk', { requestId: request.requestId, chunk: { text: '', isComplete: true } });
+  socket.emit('ai_stream_chunk', { requestId: request.requestId, chunk: { text: '', isComplete: true }, seq });
   socket.emit('ai_stream_end', reply);
 }
 
@@ -120,7 +127,7 @@ async function findAssistantConversation(store: ChatStore, userId: string): Prom
   }
 }
 
-function emitAiError(socket: AiSocket, requestId: RequestId | null, error: AppError): void {
+export function emitAiError(socket: AiSocket, requestId: RequestId | null, error: AppError): void {
   const payload: AiError = { requestId, error: error.message, code: error.code };
   // The engine calls the user's text `message`; on this API it is the `prompt`.
   if (error.field !== undefined) payload.field = error.field === 'message' ? 'prompt' : error.field;

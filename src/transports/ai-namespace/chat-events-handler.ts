@@ -4,7 +4,9 @@ import { AppError } from '../../core/errors.js';
 import type { Identity } from '../../core/identity.js';
 import { withClientOptions } from '../../config/surface-defaults.js';
 import type { ServerDependencies } from '../../http/server-dependencies.js';
-import type { InFlightTurns } from '../../realtime/in-flight-turns.js';
+import type { TurnReader } from '../../chat/turn-reader.js';
+import type { StartRequest, TurnClient } from '../../chat/turns.js';
+import { InFlightTurns } from '../../realtime/in-flight-turns.js';
 import type { ConversationTarget } from '../../store/chat-store.js';
 import type { AiSocket, ChatError } from './ai-namespace-events.js';
 import { chatStartSchema, parsePayload, type ChatStartRequest } from './ai-namespace-payloads.js';
@@ -18,13 +20,22 @@ interface ChatTurnState {
   stopAnswered: boolean;
 }
 
+/** What resuming a chat:start turn needs (see turn:resume): nothing beyond its kind. */
+export interface ChatWire {
+  kind: 'chat';
+}
+
+const chatWire: ChatWire = { kind: 'chat' };
+
 /**
  * Seed 001's `chat:start` and `chat:stop`. Each chat:start is a turn of its
  * own under a per-socket key, so chat:stop aborts the socket's chat turns
  * and never its ai_requests. Every stopped turn answers chat:stopped once
- * its partial reply is stored.
+ * its partial reply is stored. A disconnect does not stop them: they go on
+ * for TURN_DETACH_SECONDS for the client to come back.
  */
-export function registerChatEvents(socket: AiSocket, dependencies: ServerDependencies, turns: InFlightTurns): void {
+export function registerChatEvents(socket: AiSocket, dependencies: ServerDependencies, client: TurnClient): void {
+  const turns = new InFlightTurns();
   const running = new Set<string>();
   let started = 0;
   socket.on('chat:start', (payload: unknown) => {
@@ -33,7 +44,7 @@ export function registerChatEvents(socket: AiSocket, dependencies: ServerDepende
     const key = `chat:start#${++started}`;
     const signal = turns.start(key);
     running.add(key);
-    runChatTurn(socket, dependencies, request, signal)
+    runChatTurn(socket, dependencies, request, signal, client)
       // The engine reports failures as events; this only keeps a bug from going unanswered.
       .catch((error: unknown) => emitChatError(socket, reportUnexpected(dependencies.logger, error, 'chat:start')))
       .finally(() => {
@@ -71,21 +82,28 @@ async function runChatTurn(
   dependencies: ServerDependencies,
   request: ChatStartRequest,
   signal: AbortSignal,
+  client: TurnClient,
 ): Promise<void> {
-  const events = dependencies.engine.runTurn({
+  const turn: StartRequest = {
     identity: socket.data.identity,
     target: chatTarget(request),
     content: request.message,
     options: withClientOptions(dependencies.config.surfaces.aiModule, request),
     signal,
     client: { bucket: 'ai-module', address: socket.handshake.address },
-  });
-  const state: ChatTurnState = { conversationId: null, messageId: null, stopAnswered: false };
-  for await (const event of events) emitChatEvent(socket, event, state);
+  };
+  const state = await emitChatTurn(socket, dependencies.turns.start(turn, { detachable: true, client, wire: chatWire }));
   // A stop that came too late to cut the reply is still answered.
   if (signal.aborted && !state.stopAnswered) {
     socket.emit('chat:stopped', { conversationId: state.conversationId, messageId: state.messageId });
   }
+}
+
+/** Emits a chat:start turn as seed 001's events; a resumed reader skips what the client already has. */
+export async function emitChatTurn(socket: AiSocket, reader: TurnReader): Promise<ChatTurnState> {
+  const state: ChatTurnState = { conversationId: null, messageId: null, stopAnswered: false };
+  for await (const event of reader) emitChatEvent(socket, event, state, reader);
+  return state;
 }
 
 /**
@@ -97,20 +115,24 @@ function chatTarget(request: ChatStartRequest): ConversationTarget {
   return { kind: 'new', create: { surface: 'ai-module', title: conversationTitle(request.message) } };
 }
 
-function emitChatEvent(socket: AiSocket, event: ChatEvent, state: ChatTurnState): void {
+function emitChatEvent(socket: AiSocket, event: ChatEvent, state: ChatTurnState, reader: TurnReader): void {
+  if (event.type === 'turn-start') state.conversationId = event.conversation.id;
+  else if (event.type === 'message-start') state.messageId = event.messageId;
+  if (reader.replaying) return;
   switch (event.type) {
     case 'turn-start': {
       const conversationId = event.conversation.id;
-      state.conversationId = conversationId;
       if (event.conversationCreated) socket.emit('chat:conversation', { conversationId });
       socket.emit('chat:user-message', { messageId: event.userMessage.id, content: event.userMessage.content, conversationId });
       break;
     }
-    case 'message-start':
-      state.messageId = event.messageId;
-      break;
     case 'text-delta':
-      socket.emit('chat:message', { content: event.text, conversationId: state.conversationId!, messageId: state.messageId! });
+      socket.emit('chat:message', {
+        content: event.text,
+        conversationId: state.conversationId!,
+        messageId: state.messageId!,
+        seq: reader.seq,
+      });
       break;
     case 'turn-finish': {
       const { message } = event;
@@ -128,7 +150,7 @@ function emitChatEvent(socket: AiSocket, event: ChatEvent, state: ChatTurnState)
   }
 }
 
-function emitChatError(socket: AiSocket, error: AppError): void {
+export function emitChatError(socket: AiSocket, error: AppError): void {
   const payload: ChatError = { message: error.message, code: error.code };
   if (error.field !== undefined) payload.field = error.field;
   if (error.retryAfterSeconds !== undefined) payload.retryAfter = error.retryAfterSeconds;

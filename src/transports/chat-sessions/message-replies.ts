@@ -1,61 +1,56 @@
 import type { FastifyReply } from 'fastify';
+import type { TurnReader } from '../../chat/turn-reader.js';
 import type { ChatEvent } from '../../core/chat-events.js';
+import type { AppError } from '../../core/errors.js';
 import { sendError } from '../../http/error-handler.js';
-import { openEventStream } from '../../http/event-stream-response.js';
 import { httpStatusByCode } from '../../http/http-errors.js';
+import { endAbandoned, type TurnStreamEncoder } from '../../http/turn-event-stream.js';
 import type { StoredMessage } from '../../store/chat-store.js';
 import { toSentMessageResponse } from './response-mappers.js';
 import { encodeDelta, encodeError, encodeEvent } from './session-stream-events.js';
 
 /**
- * Writes a turn as Server-Sent Events. The stream opens only once the
- * provider accepted the request, so a turn refused outright (bad key, rate
- * limit, unknown model) still answers with a status code and a JSON error;
- * after that a failure is the stream's last event.
+ * A turn as seed 002's Server-Sent Events: message_start once the provider
+ * accepted the request (so a turn refused outright still answers with a
+ * status code and a JSON error), delta…, then done or error.
  */
-export async function streamReply(reply: FastifyReply, events: AsyncIterable<ChatEvent>): Promise<void> {
-  const raw = reply.raw;
-  let userMessage: StoredMessage | undefined;
-  let opened = false;
-  for await (const event of events) {
+export class SessionReplyStream implements TurnStreamEncoder {
+  readonly opensAt = 'message-start';
+  private userMessage: StoredMessage | undefined;
+
+  encode(event: ChatEvent): string {
     switch (event.type) {
       case 'turn-start':
-        userMessage = event.userMessage;
-        break;
+        this.userMessage = event.userMessage;
+        return '';
       case 'message-start':
-        openEventStream(reply);
-        opened = true;
-        raw.write(
-          encodeEvent({
-            type: 'message_start',
-            session_id: userMessage!.conversationId,
-            user_message_id: userMessage!.id,
-            message_id: event.messageId,
-            model: event.model,
-          }),
-        );
-        break;
+        return encodeEvent({
+          type: 'message_start',
+          session_id: this.userMessage!.conversationId,
+          user_message_id: this.userMessage!.id,
+          message_id: event.messageId,
+          model: event.model,
+        });
       case 'text-delta':
-        raw.write(encodeDelta(event.text));
-        break;
+        return encodeDelta(event.text);
       case 'turn-finish':
-        raw.end(encodeEvent({ type: 'done', message: toSentMessageResponse(event.message, userMessage!.id) }));
-        break;
+        return encodeEvent({ type: 'done', message: toSentMessageResponse(event.message, this.userMessage!.id) });
       case 'turn-error':
-        if (opened) raw.end(encodeError(event.error));
-        else sendError(reply, httpStatusByCode[event.error.code], event.error);
-        break;
-      case 'turn-abort':
-        endAbandoned(reply);
-        break;
+        return encodeError(event.error);
+      default:
+        return '';
     }
+  }
+
+  refuse(reply: FastifyReply, error: AppError): void {
+    sendError(reply, httpStatusByCode[error.code], error);
   }
 }
 
 /** Answers a turn with the stored reply as JSON once it is complete. */
-export async function sendReply(reply: FastifyReply, events: AsyncIterable<ChatEvent>): Promise<void> {
+export async function sendReply(reply: FastifyReply, reader: TurnReader): Promise<void> {
   let userMessageId = '';
-  for await (const event of events) {
+  for await (const event of reader) {
     switch (event.type) {
       case 'turn-start':
         userMessageId = event.userMessage.id;
@@ -71,11 +66,4 @@ export async function sendReply(reply: FastifyReply, events: AsyncIterable<ChatE
         break;
     }
   }
-}
-
-/** The client has gone and the engine stored the partial reply: close the response without an answer. */
-function endAbandoned(reply: FastifyReply): void {
-  if (reply.raw.writableEnded) return;
-  if (!reply.raw.headersSent) reply.hijack();
-  reply.raw.end();
 }

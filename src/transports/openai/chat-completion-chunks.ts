@@ -10,8 +10,8 @@ export class ChatCompletionChunks {
   private readonly deltaPrefix: string;
   private readonly usageNull: string;
 
-  constructor(id: string, model: string, includeUsage: boolean) {
-    const created = Math.floor(Date.now() / 1000);
+  /** `created` is in seconds, the turn's start: a resumed stream's chunks are the same as the first's. */
+  constructor(id: string, model: string, includeUsage: boolean, created: number) {
     this.head = `data: {"id":${JSON.stringify(id)},"object":"chat.completion.chunk","created":${created},"model":${JSON.stringify(model)},"system_fingerprint":null,`;
     // With include_usage, OpenAI sends "usage":null on every ordinary chunk.
     this.usageNull = includeUsage ? ',"usage":null' : '';

@@ -1,86 +1,86 @@
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
-import type { ChatEvent } from '../../core/chat-events.js';
-import type { TurnRequest } from '../../core/chat-engine.js';
-import type { AppError } from '../../core/errors.js';
-import { clientDisconnectSignal, openEventStream } from '../../http/event-stream-response.js';
-import { httpStatusByCode } from '../../http/http-errors.js';
-import { sendError } from '../../http/error-handler.js';
+import { z } from 'zod';
+import type { TurnReader } from '../../chat/turn-reader.js';
+import type { StartRequest } from '../../chat/turns.js';
+import { notFound } from '../../core/errors.js';
 import type { ServerDependencies } from '../../http/server-dependencies.js';
-import { ChatCompletionChunks, toOpenAIFinishReason } from './chat-completion-chunks.js';
-import { chatCompletionRequestSchema, parseMessages, type ChatCompletionRequest } from './chat-completion-request.js';
-import { openAIErrorBody } from './openai-error-body.js';
+import { endAbandoned, httpTurnClient, respondWithTurn, resumePoint } from '../../http/turn-event-stream.js';
+import { toOpenAIFinishReason } from './chat-completion-chunks.js';
+import { chatCompletionRequestSchema, parseMessages } from './chat-completion-request.js';
+import { ChatCompletionStream, type ChatCompletionWire } from './chat-completion-stream.js';
+import { sendOpenAIError } from './openai-error-body.js';
+
+/** Asks for a turn that survives the client: it goes on when the connection drops and can be resumed. */
+const resumableHeader = 'x-parley-resumable';
+
+const resumeSchema = {
+  params: z.object({ turnId: z.string().min(1).max(200) }),
+  querystring: z.object({ after: z.coerce.number().int().min(0).optional() }),
+};
 
 /**
  * POST /v1/chat/completions in OpenAI's wire format. The API is stateless:
  * the client sends the whole conversation, so each request is stored as a
  * conversation of its own holding the last user message and the reply.
+ *
+ * A disconnect aborts the turn (an OpenAI client that aborts wants to stop
+ * paying), unless the request said `X-Parley-Resumable: true`: then the
+ * stream's events carry ids and GET /v1/chat/completions/{turnId}/stream
+ * picks it up again.
  */
 export function registerChatCompletionsRoute(app: FastifyInstance, dependencies: ServerDependencies): void {
-  app
-    .withTypeProvider<ZodTypeProvider>()
-    .post('/v1/chat/completions', { schema: { body: chatCompletionRequestSchema } }, async (request, reply) => {
-      const identity = await dependencies.authenticator.requireHeader(request.headers.authorization);
-      const body = request.body;
-      const parsed = parseMessages(body.messages);
-      const turn: TurnRequest = {
-        identity,
-        target: { kind: 'new', create: { surface: 'openai', systemPrompt: parsed.system ?? null } },
-        content: parsed.content,
-        suppliedContext: parsed.context,
-        options: {
-          model: body.model,
-          maxTokens: body.max_completion_tokens ?? body.max_tokens ?? undefined,
-          temperature: body.temperature ?? undefined,
-          historyLimit: 0,
-        },
-        signal: clientDisconnectSignal(reply),
-        client: { bucket: 'default', address: request.ip },
-      };
-      const events = dependencies.engine.runTurn(turn);
-      if (body.stream === true) await streamCompletion(reply, events, body);
-      else await sendCompletion(reply, events);
-    });
+  const routes = app.withTypeProvider<ZodTypeProvider>();
+  routes.post('/v1/chat/completions', { schema: { body: chatCompletionRequestSchema } }, async (request, reply) => {
+    const identity = await dependencies.authenticator.requireHeader(request.headers.authorization);
+    const body = request.body;
+    const parsed = parseMessages(body.messages);
+    const turn: StartRequest = {
+      identity,
+      target: { kind: 'new', create: { surface: 'openai', systemPrompt: parsed.system ?? null } },
+      content: parsed.content,
+      suppliedContext: parsed.context,
+      options: {
+        model: body.model,
+        maxTokens: body.max_completion_tokens ?? body.max_tokens ?? undefined,
+        temperature: body.temperature ?? undefined,
+        historyLimit: 0,
+      },
+      client: { bucket: 'default', address: request.ip },
+    };
+    const resumable = request.headers[resumableHeader] === 'true';
+    const wire: ChatCompletionWire = { includeUsage: body.stream_options?.include_usage === true };
+    const reader = dependencies.turns.start(turn, { detachable: resumable, client: httpTurnClient(reply), wire });
+    if (body.stream === true) await respondWithTurn(reply, reader, new ChatCompletionStream(wire), { resumed: false, eventIds: resumable });
+    else await sendCompletion(reply, reader);
+  });
+
+  routes.get('/v1/chat/completions/:turnId/stream', { schema: resumeSchema }, async (request, reply) => {
+    const identity = await dependencies.authenticator.requireHeader(request.headers.authorization);
+    // The completion's id (chatcmpl-…) names the same turn.
+    const turnId = request.params.turnId.replace(/^chatcmpl-/, '');
+    const after = resumePoint(request, request.query.after);
+    const reader = dependencies.turns.follow(turnId, identity.userId, after, httpTurnClient(reply));
+    if (reader === undefined) return sendOpenAIError(reply, notFound('Streaming completion'));
+    const wire = (reader.wire as ChatCompletionWire | undefined) ?? { includeUsage: false };
+    await respondWithTurn(reply, reader, new ChatCompletionStream(wire), { resumed: true, eventIds: true });
+  });
+
+  routes.post('/v1/chat/completions/:turnId/stop', { schema: { params: resumeSchema.params } }, async (request, reply) => {
+    const identity = await dependencies.authenticator.requireHeader(request.headers.authorization);
+    const turnId = request.params.turnId.replace(/^chatcmpl-/, '');
+    const outcome = dependencies.turns.stop(turnId, identity.userId);
+    if (outcome === 'unknown') return sendOpenAIError(reply, notFound('Streaming completion'));
+    return reply.code(outcome === 'stopped' ? 202 : 200).send({ stopped: outcome === 'stopped' });
+  });
 }
 
-async function streamCompletion(reply: FastifyReply, events: AsyncIterable<ChatEvent>, body: ChatCompletionRequest): Promise<void> {
-  const includeUsage = body.stream_options?.include_usage === true;
-  let chunks: ChatCompletionChunks | undefined;
-  let usage = '';
-  const raw = reply.raw;
-  for await (const event of events) {
-    switch (event.type) {
-      case 'message-start':
-        openEventStream(reply);
-        chunks = new ChatCompletionChunks(`chatcmpl-${event.messageId}`, event.model, includeUsage);
-        raw.write(chunks.role());
-        break;
-      case 'text-delta':
-        raw.write(chunks!.delta(event.text));
-        break;
-      case 'usage':
-        if (includeUsage) usage = chunks!.usage(event.promptTokens, event.completionTokens);
-        break;
-      case 'turn-finish':
-        raw.end(`${chunks!.finish(event.finishReason)}${usage}${ChatCompletionChunks.done}`);
-        break;
-      case 'turn-error':
-        if (chunks === undefined) sendOpenAIError(reply, event.error);
-        // After the first byte the status is sent; OpenAI reports a late failure as an error event.
-        else raw.end(`data: ${JSON.stringify(openAIErrorBody(event.error, 0))}\n\n`);
-        break;
-      case 'turn-abort':
-        if (!raw.writableEnded) raw.end();
-        break;
-    }
-  }
-}
-
-async function sendCompletion(reply: FastifyReply, events: AsyncIterable<ChatEvent>): Promise<void> {
+async function sendCompletion(reply: FastifyReply, reader: TurnReader): Promise<void> {
   let text = '';
-  for await (const event of events) {
+  for await (const event of reader) {
     if (event.type === 'text-delta') text += event.text;
     else if (event.type === 'turn-error') sendOpenAIError(reply, event.error);
+    else if (event.type === 'turn-abort') endAbandoned(reply);
     else if (event.type === 'turn-finish') {
       const message = event.message;
       const promptTokens = message.promptTokens ?? 0;
@@ -103,8 +103,4 @@ async function sendCompletion(reply: FastifyReply, events: AsyncIterable<ChatEve
       });
     }
   }
-}
-
-function sendOpenAIError(reply: FastifyReply, error: AppError): void {
-  sendError(reply, httpStatusByCode[error.code], error, openAIErrorBody);
 }

@@ -1,5 +1,7 @@
-import type { ErrorCode } from '../../core/errors.js';
-import type { ErrorBodyFormatter } from '../../http/error-handler.js';
+import type { FastifyReply } from 'fastify';
+import type { AppError, ErrorCode } from '../../core/errors.js';
+import { sendError, type ErrorBodyFormatter } from '../../http/error-handler.js';
+import { httpStatusByCode } from '../../http/http-errors.js';
 
 const errorTypes: Partial<Record<ErrorCode, string>> = {
   invalid_request: 'invalid_request_error',
@@ -22,3 +24,8 @@ export const openAIErrorBody: ErrorBodyFormatter = (error) => ({
     code: error.code,
   },
 });
+
+/** An error as OpenAI answers it: its status code and this body. */
+export function sendOpenAIError(reply: FastifyReply, error: AppError): void {
+  sendError(reply, httpStatusByCode[error.code], error, openAIErrorBody);
+}

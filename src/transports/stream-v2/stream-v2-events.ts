@@ -7,10 +7,14 @@ import type { ErrorCode } from '../../core/errors.js';
  * socket side lives in the two maps below.
  */
 
-/** One piece of the reply: an SSE `data:` line and the `ai:stream` event. */
+/** One piece of the reply: an SSE `data:` line, and with messageId and seq the `ai:stream` event. */
 export interface StreamChunk {
   content: string;
   sessionId: string;
+  /** `ai:stream` only (not in the seed): the reply's id, which names the turn for turn:resume. */
+  messageId?: string;
+  /** `ai:stream` only (not in the seed): the chunk's number in the turn, for turn:resume's `after`. */
+  seq?: number;
 }
 
 /** The last SSE line of a successful turn. */
@@ -41,11 +45,14 @@ export interface StreamFailure {
 export interface ClientToServerEvents {
   /** `{ message, sessionId?, token? }`; untrusted until chatPayloadSchema has parsed it. */
   'ai:chat': (payload: unknown) => void;
+  /** `{ turnId, after?, token? }`: picks up one of the caller's turns (docs/protocols/stream-v2.md). */
+  'turn:resume': (payload: unknown) => void;
 }
 
 /** Every client event of seed 003's socket side; ai:chat continues a session by id. */
 export const streamV2ClientEvents: ClientEventTable<ClientToServerEvents> = {
   'ai:chat': { idField: 'sessionId' },
+  'turn:resume': { idField: 'turnId' },
 };
 
 export interface ServerToClientEvents {

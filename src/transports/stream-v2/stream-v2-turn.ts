@@ -1,4 +1,4 @@
-import type { TurnRequest } from '../../core/chat-engine.js';
+import type { StartRequest } from '../../chat/turns.js';
 import type { ServerDependencies } from '../../http/server-dependencies.js';
 import type { StreamSession } from './session-identity.js';
 
@@ -10,15 +10,13 @@ export function streamV2Turn(
   dependencies: ServerDependencies,
   session: StreamSession,
   content: string,
-  signal: AbortSignal,
   clientAddress: string | undefined,
-): TurnRequest {
+): StartRequest {
   return {
     identity: session.identity,
     target: { kind: 'keyed', clientKey: session.sessionId, create: { surface: 'stream-v2' } },
     content,
     options: { ...dependencies.config.surfaces.streamV2 },
-    signal,
     // Seed 003: SSE and Socket.IO share one budget; guests are also counted per address.
     client: { bucket: 'stream-v2', address: clientAddress },
   };

@@ -1,4 +1,4 @@
-import type { ChatEngine } from '../../core/chat-engine.js';
+import type { Turns } from '../../chat/turns.js';
 import { isAbortError } from '../../core/errors.js';
 import type { Logger } from '../../core/logger.js';
 import { reportUnexpected } from '../../realtime/unexpected-error.js';
@@ -15,7 +15,7 @@ import { UtteranceDetector } from '../../voice/utterance-detector.js';
 import type { AiResponse, ServerToClientEvents, VoiceFailure } from './voice-events.js';
 
 export interface VoiceSessionDependencies {
-  engine: ChatEngine;
+  turns: Turns;
   speechToText: SpeechToText;
   textToSpeech: TextToSpeech | undefined;
   rateLimiter: RateLimiter;
@@ -182,14 +182,18 @@ export class VoiceSession {
     signal: AbortSignal,
   ): Promise<StoredMessage | undefined> {
     const { surface } = this.dependencies;
-    const events = this.dependencies.engine.runTurn({
-      identity,
-      target: { kind: 'keyed', clientKey: this.client.conversationKey, create: { surface: 'voice' } },
-      content: text,
-      options: surface,
-      signal,
-      client: turnClient,
-    });
+    // A voice reply is worth its audio, on this connection (whose history it is): the turn ends with the socket.
+    const events = this.dependencies.turns.start(
+      {
+        identity,
+        target: { kind: 'keyed', clientKey: this.client.conversationKey, create: { surface: 'voice' } },
+        content: text,
+        options: surface,
+        signal,
+        client: turnClient,
+      },
+      { detachable: false, client: { gone: this.closing.signal, endsWithClient: true } },
+    );
     let reply: StoredMessage | undefined;
     for await (const event of events) {
       if (event.type === 'turn-start') {

@@ -27,7 +27,7 @@ export const voiceSocket: SocketSurface = (io, dependencies) => {
     const voice = () =>
       (session ??= new VoiceSession(
         {
-          engine: dependencies.engine,
+          turns: dependencies.turns,
           speechToText: speech.speechToText,
           textToSpeech: speech.textToSpeech,
           rateLimiter: dependencies.rateLimiter,
