@@ -1,4 +1,4 @@
-import type { ChatEvent } from '../core/chat-events.js';
+import type { ChatEvent } from './chat-events.js';
 
 /** Someone waiting for the log to grow: woken with nothing, it reads again. */
 type Waiter = () => void;

@@ -1,4 +1,4 @@
-import type { ChatEvent } from '../core/chat-events.js';
+import type { ChatEvent } from './chat-events.js';
 import type { TurnLog } from './turn-log.js';
 
 const finished: IteratorResult<ChatEvent> = { done: true, value: undefined };

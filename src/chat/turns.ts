@@ -1,5 +1,5 @@
-import type { ChatEngine, TurnRequest } from '../core/chat-engine.js';
-import type { ChatEvent } from '../core/chat-events.js';
+import type { ChatEngine, TurnRequest } from './chat-engine.js';
+import type { ChatEvent } from './chat-events.js';
 import { toAppError } from '../core/errors.js';
 import { TurnLog } from './turn-log.js';
 import { TurnReader } from './turn-reader.js';

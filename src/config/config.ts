@@ -144,7 +144,7 @@ export interface Config {
   voice: VoiceSettings;
 }
 
-/** How much of a reply a crash can lose, and how soon another instance notices (see src/core/reply-checkpoints.ts). */
+/** How much of a reply a crash can lose, and how soon another instance notices (see src/chat/reply-checkpoints.ts). */
 export interface DurabilitySettings {
   /** A streaming reply's text is written this often while it grows. */
   replyCheckpointMs: number;

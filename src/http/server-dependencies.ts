@@ -1,7 +1,7 @@
 import type { Authenticator } from '../auth/authenticator.js';
 import type { Config } from '../config/config.js';
 import type { Turns } from '../chat/turns.js';
-import type { ChatEngine } from '../core/chat-engine.js';
+import type { ChatEngine } from '../chat/chat-engine.js';
 import type { Logger } from '../core/logger.js';
 import type { ProviderRegistry } from '../providers/provider-registry.js';
 import type { RateLimiter } from '../limits/rate-limiter.js';

@@ -1,7 +1,7 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { TurnReader } from '../chat/turn-reader.js';
 import { isLastEvent } from '../chat/turn-log.js';
-import type { ChatEvent } from '../core/chat-events.js';
+import type { ChatEvent } from '../chat/chat-events.js';
 import type { AppError } from '../core/errors.js';
 import { clientDisconnectSignal, openEventStream } from './event-stream-response.js';
 

@@ -1,9 +1,9 @@
 import pino from 'pino';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config/config.js';
-import type { ChatEvent } from '../../src/core/chat-events.js';
-import { ChatEngine, type TurnOptions } from '../../src/core/chat-engine.js';
-import { TurnGuard } from '../../src/core/turn-guard.js';
+import type { ChatEvent } from '../../src/chat/chat-events.js';
+import { ChatEngine, type TurnOptions } from '../../src/chat/chat-engine.js';
+import { TurnGuard } from '../../src/chat/turn-guard.js';
 import { FlexibleRateLimiter } from '../../src/limits/rate-limiter.js';
 import { ProviderRegistry } from '../../src/providers/provider-registry.js';
 import type { ChatStore } from '../../src/store/chat-store.js';

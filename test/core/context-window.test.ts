@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { contextWindowFor, fitToBudget } from '../../src/core/context-window.js';
+import { contextWindowFor, fitToBudget } from '../../src/chat/context-window.js';
 
 describe('context window', () => {
   it('knows the windows of common models and falls back for unknown ones', () => {

@@ -92,6 +92,39 @@ describe.skipIf(!chromiumAvailable)("seed 002's web chat page at /ai-assistant, 
     await page.locator('#empty-state').waitFor({ state: 'visible' });
   });
 
+  it('shows a reply continuing where it was after a refresh mid-reply, and stores it whole', async () => {
+    const longReply = Array.from({ length: 60 }, (_, index) => `part${index}`).join(' ');
+    fake.behaviour = { ...fake.behaviour, reply: longReply, tokenDelayMs: 40 };
+    await page.goto(`${server.url}/ai-assistant`);
+    await page.getByRole('button', { name: quickPrompt }).click();
+    await page.waitForFunction(
+      () =>
+        ((globalThis as unknown as BrowserGlobals).document.querySelector('.message[data-role="assistant"] .bubble')?.textContent ?? '')
+          .length > 40,
+      undefined,
+      { polling: 'raf' },
+    );
+    await page.reload();
+    // After the refresh the reply is there again, growing, before it is complete.
+    await page.waitForFunction(
+      (full) => {
+        const text: string =
+          (globalThis as unknown as BrowserGlobals).document
+            .querySelector('.message[data-role="assistant"] .bubble')
+            ?.textContent?.replace(/\s+/g, ' ')
+            .trim() ?? '';
+        return text.length > 0 && text.length < full.length && full.startsWith(text);
+      },
+      longReply,
+      { polling: 'raf' },
+    );
+    await textsOf(messagesOf(page, 'user')).toEqual([quickPrompt]);
+    await repliesOf(page).toEqual([longReply]);
+    expect(fake.abortedCount).toBe(0);
+    await page.reload();
+    await repliesOf(page).toEqual([longReply]);
+  });
+
   it("sends on Enter, keeps Shift+Enter as a new line, and shows the user's words as text", async () => {
     await page.goto(`${server.url}/ai-assistant`);
     const input = page.getByRole('textbox', { name: 'Message' });

@@ -8,6 +8,8 @@ import DOMPurify from '/ai-assistant/vendor/purify.js';
 
 const api = '/api/v1/chat';
 const sessionKey = 'parley.ai-assistant.session';
+/** The reply streaming in this tab, to pick up again after a refresh. */
+const replyKey = 'parley.ai-assistant.streaming-reply';
 const tokenKey = 'parley.token';
 /** How many of a session's latest messages a reload shows. */
 const historyLimit = 100;
@@ -157,7 +159,6 @@ async function send(content) {
   const userMessage = addMessage('user', content);
   const reply = addMessage('assistant', '');
   reply.classList.add('typing');
-  const bubble = reply.querySelector('.bubble');
   try {
     const sendTo = (sessionId) => postJson('/messages?stream=true', { session_id: sessionId, content }, { Accept: 'text/event-stream' });
     let response;
@@ -169,29 +170,7 @@ async function send(content) {
       rememberSession(undefined);
       response = await sendTo(await ensureSession(content));
     }
-    let failure;
-    let text = '';
-    // Re-rendered at most once a frame, however many deltas arrive in between.
-    let frame;
-    const render = () => {
-      frame = undefined;
-      renderReply(bubble, text);
-      scrollToEnd();
-    };
-    await readEvents(response, (event) => {
-      if (event.type === 'delta') {
-        text += event.content;
-        frame ??= requestAnimationFrame(render);
-      } else if (event.type === 'done') {
-        text = event.message.content;
-      } else if (event.type === 'error') {
-        failure = new ChatError(event.message, 200);
-      }
-    });
-    if (frame !== undefined) cancelAnimationFrame(frame);
-    if (failure !== undefined) throw failure;
-    render();
-    reply.classList.remove('typing');
+    await streamReply(response, reply);
   } catch (error) {
     reply.remove();
     userMessage.remove();
@@ -209,6 +188,63 @@ async function send(content) {
   }
 }
 
+/**
+ * Renders a streamed reply into its bubble as it arrives. While it streams,
+ * its id is kept in sessionStorage: a page refreshed meanwhile picks the
+ * reply up again (resumeReply), since the server goes on generating it.
+ */
+async function streamReply(response, reply) {
+  const bubble = reply.querySelector('.bubble');
+  let failure;
+  let text = '';
+  // Re-rendered at most once a frame, however many deltas arrive in between.
+  let frame;
+  const render = () => {
+    frame = undefined;
+    renderReply(bubble, text);
+    scrollToEnd();
+  };
+  try {
+    await readEvents(response, (event) => {
+      if (event.type === 'message_start') {
+        sessionStorage.setItem(replyKey, event.message_id);
+      } else if (event.type === 'delta') {
+        text += event.content;
+        frame ??= requestAnimationFrame(render);
+      } else if (event.type === 'done') {
+        text = event.message.content;
+      } else if (event.type === 'error') {
+        failure = new ChatError(event.message, 200);
+      }
+    });
+  } finally {
+    if (frame !== undefined) cancelAnimationFrame(frame);
+  }
+  sessionStorage.removeItem(replyKey);
+  if (failure !== undefined) throw failure;
+  render();
+  reply.classList.remove('typing');
+}
+
+/** After a refresh mid-reply: the reply so far, then the rest as it comes, unless the history already holds it whole. */
+async function resumeReply(shownIds) {
+  const replyId = sessionStorage.getItem(replyKey);
+  if (replyId === null || shownIds.has(replyId)) return sessionStorage.removeItem(replyKey);
+  const reply = addMessage('assistant', '');
+  reply.classList.add('typing');
+  setBusy(true);
+  try {
+    await streamReply(await call(`/replies/${encodeURIComponent(replyId)}/stream`), reply);
+  } catch (error) {
+    reply.remove();
+    sessionStorage.removeItem(replyKey);
+    // No longer kept (or another user's): the history shows what was stored.
+    if (!(error instanceof ChatError && error.status === 404)) showError(error instanceof ChatError ? error.message : 'The server could not be reached.', false);
+  } finally {
+    setBusy(false);
+  }
+}
+
 async function loadHistory() {
   if (!state.sessionId) return;
   try {
@@ -218,6 +254,7 @@ async function loadHistory() {
     for (const message of page.messages) {
       if (message.content !== '') addMessage(message.role, message.content);
     }
+    await resumeReply(new Set(page.messages.map((message) => message.id)));
   } catch (error) {
     if (error instanceof ChatError && error.status === 404) rememberSession(undefined);
     else showError(error instanceof ChatError ? error.message : 'The server could not be reached.', false);

@@ -1,5 +1,5 @@
 import type { StartRequest } from '../../chat/turns.js';
-import type { ChatEvent } from '../../core/chat-events.js';
+import type { ChatEvent } from '../../chat/chat-events.js';
 import type { AppError } from '../../core/errors.js';
 import type { Identity } from '../../core/identity.js';
 import { withClientOptions, type SurfaceSettings } from '../../config/surface-defaults.js';

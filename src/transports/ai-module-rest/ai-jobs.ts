@@ -1,5 +1,5 @@
 import type { SurfaceSettings } from '../../config/surface-defaults.js';
-import type { ChatEngine } from '../../core/chat-engine.js';
+import type { ChatEngine } from '../../chat/chat-engine.js';
 import { AppError } from '../../core/errors.js';
 import type { Identity } from '../../core/identity.js';
 import type { JobContext, JobProcessor, JobQueue, RunningJob } from '../../jobs/job-queue.js';

@@ -1,5 +1,5 @@
 import { reportUnexpected } from '../../realtime/unexpected-error.js';
-import type { ChatEvent } from '../../core/chat-events.js';
+import type { ChatEvent } from '../../chat/chat-events.js';
 import { AppError } from '../../core/errors.js';
 import type { Identity } from '../../core/identity.js';
 import { withClientOptions } from '../../config/surface-defaults.js';

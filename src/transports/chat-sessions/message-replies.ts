@@ -1,6 +1,6 @@
 import type { FastifyReply } from 'fastify';
 import type { TurnReader } from '../../chat/turn-reader.js';
-import type { ChatEvent } from '../../core/chat-events.js';
+import type { ChatEvent } from '../../chat/chat-events.js';
 import type { AppError } from '../../core/errors.js';
 import { sendError } from '../../http/error-handler.js';
 import { httpStatusByCode } from '../../http/http-errors.js';

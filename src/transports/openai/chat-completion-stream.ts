@@ -1,5 +1,5 @@
 import type { FastifyReply } from 'fastify';
-import type { ChatEvent } from '../../core/chat-events.js';
+import type { ChatEvent } from '../../chat/chat-events.js';
 import type { AppError } from '../../core/errors.js';
 import type { TurnStreamEncoder } from '../../http/turn-event-stream.js';
 import { ChatCompletionChunks } from './chat-completion-chunks.js';

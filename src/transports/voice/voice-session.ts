@@ -3,7 +3,7 @@ import { isAbortError } from '../../core/errors.js';
 import type { Logger } from '../../core/logger.js';
 import { reportUnexpected } from '../../realtime/unexpected-error.js';
 import type { Identity } from '../../core/identity.js';
-import type { TurnClient } from '../../core/turn-guard.js';
+import type { TurnClient } from '../../chat/turn-guard.js';
 import type { SurfaceSettings } from '../../config/surface-defaults.js';
 import type { VoiceSettings } from '../../config/voice-settings.js';
 import type { RateLimiter } from '../../limits/rate-limiter.js';

@@ -1,4 +1,4 @@
-import type { AppError } from './errors.js';
+import type { AppError } from '../core/errors.js';
 import type { Conversation, StoredMessage } from '../store/chat-store.js';
 import type { FinishReason } from '../providers/chat-provider.js';
 

@@ -1,4 +1,4 @@
-import { messageOverheadTokens } from './token-counter.js';
+import { messageOverheadTokens } from '../core/token-counter.js';
 
 /** Context windows of well-known model families, longest prefix first. */
 const knownContextWindows: [prefix: string, tokens: number][] = [

@@ -1,6 +1,6 @@
 import type { ChatStore, FinishTurnInput } from '../store/chat-store.js';
-import { AppError } from './errors.js';
-import type { Logger } from './logger.js';
+import { AppError } from '../core/errors.js';
+import type { Logger } from '../core/logger.js';
 
 /**
  * Reply endings the store could not take because it was unavailable (a

@@ -1,9 +1,9 @@
 import type { ChatEvent } from './chat-events.js';
 import { contextWindowFor, fitToBudget } from './context-window.js';
-import { AppError, invalidRequest, toAppError } from './errors.js';
-import type { Identity } from './identity.js';
-import type { Logger } from './logger.js';
-import { countTokens, messageOverheadTokens } from './token-counter.js';
+import { AppError, invalidRequest, toAppError } from '../core/errors.js';
+import type { Identity } from '../core/identity.js';
+import type { Logger } from '../core/logger.js';
+import { countTokens, messageOverheadTokens } from '../core/token-counter.js';
 import { ActiveTurns } from './active-turns.js';
 import { startReplyCheckpoints, type ReplyCheckpoints } from './reply-checkpoints.js';
 import { UnsavedEndings } from './unsaved-endings.js';

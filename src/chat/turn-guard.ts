@@ -6,8 +6,8 @@ import { LocalConcurrencyLimiter, type ConcurrencyLimiter } from '../limits/conc
 import type { RateLimiter } from '../limits/rate-limiter.js';
 import type { ModerationProvider } from '../providers/chat-provider.js';
 import type { ChatStore } from '../store/chat-store.js';
-import { AppError } from './errors.js';
-import type { Identity } from './identity.js';
+import { AppError } from '../core/errors.js';
+import type { Identity } from '../core/identity.js';
 
 /** Where a request comes from, for rate limits. */
 export interface TurnClient {

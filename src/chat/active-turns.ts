@@ -1,4 +1,4 @@
-import type { AppError } from './errors.js';
+import type { AppError } from '../core/errors.js';
 
 interface ActiveTurn {
   controller: AbortController;
