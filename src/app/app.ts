@@ -33,6 +33,8 @@ export interface App {
   providers: ProviderRegistry;
   authenticator: Authenticator;
   logger: Logger;
+  /** The chat engine: how many turns run now, for benchmarks and tests. */
+  engine: ChatEngine;
   /** Every HTTP route registered, for suites generated from it. */
   routes: readonly RegisteredRoute[];
   close(): Promise<void>;
@@ -118,6 +120,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     providers,
     authenticator,
     logger,
+    engine,
     routes: routeTable.routes,
     async close() {
       await drainConnections({ server, io, engine, graceMs: config.shutdownGraceMs, logger });
