@@ -55,7 +55,8 @@ export async function spawnParley(env: Record<string, string>): Promise<ParleyPr
   }
 }
 
-function freePort(): Promise<number> {
+/** A loopback port nothing listens on right now. */
+export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = createServer();
     server.once('error', reject);

@@ -1,7 +1,7 @@
 /**
  * Helpers for tests that need real services (Postgres) or real files
  * (SQLite). Each run owns its data: a fresh temp directory or a fresh
- * Postgres schema, removed afterwards.
+ * Postgres schema or database, removed afterwards.
  */
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -70,6 +70,27 @@ export async function createPostgresSchema(url = postgresUrl()): Promise<Tempora
     drop: () =>
       withPostgresClient(url, async (client) => {
         await client.query(`drop schema if exists ${schema} cascade`);
+      }),
+  };
+}
+
+export interface TemporaryPostgresDatabase {
+  /** A DATABASE_URL for it, for Parley processes, which cannot be given a schema. */
+  url: string;
+  drop(): Promise<void>;
+}
+
+/** A database of its own, for suites that run Parley as `npm start` does; dropped with any connection still open. */
+export async function createPostgresDatabase(url = postgresUrl()): Promise<TemporaryPostgresDatabase> {
+  const name = `parley_test_${randomBytes(6).toString('hex')}`;
+  await withPostgresClient(url, (client) => client.query(`create database ${name}`));
+  const databaseUrl = new URL(url);
+  databaseUrl.pathname = `/${name}`;
+  return {
+    url: databaseUrl.toString(),
+    drop: () =>
+      withPostgresClient(url, async (client) => {
+        await client.query(`drop database if exists ${name} with (force)`);
       }),
   };
 }
