@@ -133,11 +133,6 @@ export class Turns {
     }
   }
 
-  /** Whether `turnId` is one of `userId`'s turns still running here. */
-  isRunning(turnId: string, userId: string): boolean {
-    return this.running.get(turnId)?.userId === userId;
-  }
-
   private find(turnId: string, userId: string): RunningTurn | undefined {
     const turn = this.running.get(turnId) ?? this.ended.get(turnId);
     return turn?.userId === userId ? turn : undefined;

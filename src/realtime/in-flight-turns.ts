@@ -1,13 +1,10 @@
 /**
- * The turns one socket has running, each with its own AbortController, so a
- * stop event or a disconnect aborts exactly the turns it should.
+ * The turns one socket has started and may stop, each with its own
+ * AbortController, so a stop event aborts exactly the turns it should (a
+ * disconnect stops none: the turns detach, see src/chat/turns.ts).
  */
 export class InFlightTurns {
   private readonly controllers = new Map<string, AbortController>();
-
-  get size(): number {
-    return this.controllers.size;
-  }
 
   /** Registers a turn under a key (a requestId, or one fixed key per surface) and returns its signal. */
   start(key: string): AbortSignal {
@@ -22,15 +19,7 @@ export class InFlightTurns {
     if (this.controllers.get(key)?.signal === signal) this.controllers.delete(key);
   }
 
-  /** Aborts one turn; false when there was none under that key. */
-  abort(key: string): boolean {
-    const controller = this.controllers.get(key);
-    if (controller === undefined) return false;
-    controller.abort();
-    this.controllers.delete(key);
-    return true;
-  }
-
+  /** Aborts every turn still running; returns how many there were. */
   abortAll(): number {
     const count = this.controllers.size;
     for (const controller of this.controllers.values()) controller.abort();

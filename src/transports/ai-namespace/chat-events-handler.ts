@@ -36,27 +36,20 @@ const chatWire: ChatWire = { kind: 'chat' };
  */
 export function registerChatEvents(socket: AiSocket, dependencies: ServerDependencies, client: TurnClient): void {
   const turns = new InFlightTurns();
-  const running = new Set<string>();
   let started = 0;
   socket.on('chat:start', (payload: unknown) => {
     const request = authorizedChatStart(socket.data.identity, payload);
     if (request instanceof AppError) return emitChatError(socket, request);
     const key = `chat:start#${++started}`;
     const signal = turns.start(key);
-    running.add(key);
     runChatTurn(socket, dependencies, request, signal, client)
       // The engine reports failures as events; this only keeps a bug from going unanswered.
       .catch((error: unknown) => emitChatError(socket, reportUnexpected(dependencies.logger, error, 'chat:start')))
-      .finally(() => {
-        running.delete(key);
-        turns.finish(key, signal);
-      });
+      .finally(() => turns.finish(key, signal));
   });
   socket.on('chat:stop', () => {
     // A turn already stopping is no longer running: a second chat:stop finds nothing and says so.
-    if (running.size === 0) return void socket.emit('chat:stopped', { conversationId: null, messageId: null });
-    for (const key of running) turns.abort(key);
-    running.clear();
+    if (turns.abortAll() === 0) socket.emit('chat:stopped', { conversationId: null, messageId: null });
   });
 }
 
