@@ -177,6 +177,14 @@ describe("seed 001's REST API under /api/v1/ai", () => {
       expect((await response.json()).model).toBe('text-embedding-3-large');
       expect(fake.requests.at(-1)!.body.model).toBe('text-embedding-3-large');
     });
+
+    it('refuses a text over MAX_MESSAGE_CHARS with 413 naming the field, before the provider is asked', async () => {
+      const before = fake.requests.length;
+      const response = await call('POST', '/embeddings', { token: aliceToken, body: { text: 'x'.repeat(32_001) } });
+      expect(response.status).toBe(413);
+      expect(await response.json()).toMatchObject({ error: { message: 'The text is 32001 characters; the limit is 32000' } });
+      expect(fake.requests.length).toBe(before);
+    });
   });
 
   describe('conversations', () => {

@@ -1,3 +1,4 @@
+import { AppError } from '../../core/errors.js';
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { clientDisconnectSignal } from '../../http/event-stream-response.js';
@@ -15,6 +16,13 @@ export function registerEmbeddingsRoute(app: FastifyInstance, dependencies: Serv
     response: { 200: embeddingsResponseSchema },
   };
   app.withTypeProvider<ZodTypeProvider>().post('/embeddings', { schema }, async (request, reply) => {
+    // Refused before any tokenizing: counting a megabyte of text blocks the event loop for seconds.
+    const limit = dependencies.config.limits.maxMessageChars;
+    if (request.body.text.length > limit) {
+      throw new AppError('payload_too_large', `The text is ${request.body.text.length} characters; the limit is ${limit}`, {
+        field: 'text',
+      });
+    }
     return createEmbedding(dependencies.providers, request.body, clientDisconnectSignal(reply));
   });
 }
