@@ -37,6 +37,11 @@ export class SessionReplyStream implements TurnStreamEncoder {
         return encodeEvent({ type: 'done', message: toSentMessageResponse(event.message, this.userMessage!.id) });
       case 'turn-error':
         return encodeError(event.error);
+      case 'turn-abort':
+        // The stored partial reply, status interrupted; without one it is the reader's own client that left.
+        return event.message === undefined
+          ? ''
+          : encodeEvent({ type: 'done', message: toSentMessageResponse(event.message, this.userMessage!.id) });
       default:
         return '';
     }

@@ -10,6 +10,10 @@ export interface ChatCompletionWire {
   includeUsage: boolean;
 }
 
+const interruptedEvent = `data: ${JSON.stringify({
+  error: { message: 'The reply was interrupted before it finished', type: 'server_error', param: null, code: 'reply_interrupted' },
+})}\n\n`;
+
 /** A turn as OpenAI's streamed `chat.completion.chunk` events, ending with `data: [DONE]`. */
 export class ChatCompletionStream implements TurnStreamEncoder {
   readonly opensAt = 'message-start';
@@ -37,6 +41,9 @@ export class ChatCompletionStream implements TurnStreamEncoder {
       case 'turn-error':
         // After the first byte the status is sent; OpenAI reports a late failure as an error event.
         return `data: ${JSON.stringify(openAIErrorBody(event.error, 0))}\n\n`;
+      case 'turn-abort':
+        // OpenAI has no finish reason for a reply cut short (a stop, a crash): an error event says so; the partial text is stored.
+        return event.message === undefined ? '' : interruptedEvent;
       default:
         return '';
     }

@@ -23,6 +23,11 @@ export class StreamV2Lines {
     return `data: {"done":true${this.tail}`;
   }
 
+  /** `data: {"done":true,"interrupted":true,"sessionId":"…"}`: the reply stopped part way (a stop, a crash); its partial text is stored. */
+  interrupted(): string {
+    return `data: {"done":true,"interrupted":true${this.tail}`;
+  }
+
   /** `data: {"error":"…","code":"…","sessionId":"…"}`; the message is an AppError's, safe to show. */
   error(error: AppError): string {
     const failure: StreamFailure = { error: error.message, code: error.code, sessionId: this.sessionId };

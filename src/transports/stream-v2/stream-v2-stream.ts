@@ -28,6 +28,9 @@ export class StreamV2Stream implements TurnStreamEncoder {
         return this.lines.done();
       case 'turn-error':
         return this.lines.error(event.error);
+      case 'turn-abort':
+        // Without a message it is the reader's own client that left: nobody to tell.
+        return event.message === undefined ? '' : this.lines.interrupted();
       default:
         return '';
     }
