@@ -11,6 +11,7 @@ import { LocalBudgetLedger } from '../limits/budget-ledger.js';
 import { LocalConcurrencyLimiter } from '../limits/concurrency-limiter.js';
 import { FlexibleRateLimiter } from '../limits/rate-limiter.js';
 import { openLimitsRedis } from '../limits/limits-redis.js';
+import { RedisTurnLogs } from '../chat/redis-turn-logs.js';
 import { RedisBudgetLedger } from '../limits/redis-budget-ledger.js';
 import { RedisConcurrencyLimiter } from '../limits/redis-concurrency-limiter.js';
 import { buildServer } from './http-server.js';
@@ -83,13 +84,26 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
   if (config.limits.moderationModel !== undefined && providers.moderation() === undefined) {
     logger.warn('MODERATION=true needs the OpenAI provider (OPENAI_API_KEY or OPENAI_BASE_URL); messages are not moderated');
   }
-  // Before serving: replies a crashed run left in progress are ended as interrupted.
-  const abandonedReplies = await startAbandonedReplySweep(store, config.durability.instanceHeartbeatMs, logger).catch(
-    async (error: unknown) => {
-      await store.close();
-      throw error;
-    },
-  );
+  // With several instances, turns are mirrored to Redis: any instance resumes or stops any turn.
+  const turnLogs =
+    redis === undefined
+      ? undefined
+      : new RedisTurnLogs(
+          redis,
+          {
+            prefix: config.durability.redisPrefix,
+            retentionMs: config.durability.turnLogRetentionMs,
+            runningTtlMs: config.resilience.timeouts.totalMs + config.durability.turnLogRetentionMs,
+          },
+          logger,
+        );
+  // Before serving: replies a crashed run left in progress are ended as interrupted, and so are their turns' logs.
+  const abandonedReplies = await startAbandonedReplySweep(store, config.durability.instanceHeartbeatMs, logger, async (reply) =>
+    turnLogs?.endAbandoned(reply),
+  ).catch(async (error: unknown) => {
+    await store.close();
+    throw error;
+  });
   const engine = new ChatEngine({
     store,
     providers,
@@ -98,11 +112,11 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     replyCheckpointMs: config.durability.replyCheckpointMs,
     logger,
   });
-  const turns = new Turns(engine, {
-    detachMs: config.durability.turnDetachMs,
-    retentionMs: config.durability.turnLogRetentionMs,
-    maxRetained: endedTurnsKept,
-  });
+  const turns = new Turns(
+    engine,
+    { detachMs: config.durability.turnDetachMs, retentionMs: config.durability.turnLogRetentionMs, maxRetained: endedTurnsKept },
+    turnLogs === undefined ? undefined : { logs: turnLogs, logger },
+  );
   const processAiJob = aiJobProcessor({ engine, providers, settings: config.surfaces.aiModule });
   const aiJobs = await openJobQueue(config, 'ai-tasks', processAiJob, logger).catch(async (error: unknown) => {
     await store.close();
@@ -111,7 +125,9 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
   const dependencies = { config, engine, turns, store, providers, authenticator, rateLimiter, logger, aiJobs, speech };
   const routeTable = new RouteTable();
   const server = await buildServer(dependencies, logger, routeTable);
-  const io = attachSocketServer(server.server, dependencies, socketSurfaces);
+  const socketRedis = redis?.duplicate({ commandTimeout: undefined, enableOfflineQueue: true, maxRetriesPerRequest: null });
+  socketRedis?.on('error', (error: Error) => logger.warn({ error: error.message }, 'socket.io: redis connection error'));
+  const io = await attachSocketServer(server.server, dependencies, socketSurfaces, socketRedis);
   const guestRetention = startGuestRetention(store, config.guestRetentionDays, logger);
   return {
     server,
@@ -127,9 +143,14 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
       // Running jobs end (a cancelled completion stores its partial reply) before the store closes.
       await aiJobs.close();
       await engine.saveUnsavedEndings();
+      // The turns' last events reach the shared log before its connection goes.
+      await turns.close();
       await guestRetention.stop();
       await abandonedReplies.stop();
       await store.close();
+      // Ends the Socket.IO adapter's reads of its stream.
+      if (socketRedis !== undefined) await io.close();
+      socketRedis?.disconnect();
       redis?.disconnect();
     },
   };

@@ -49,6 +49,13 @@ export class TurnLog {
     this.waiters.push(waiter);
   }
 
+  /** Calls `listener` once the log has ended (at once if it has). */
+  whenEnded(listener: () => void): void {
+    if (this.ended) return listener();
+    const check = () => (this.ended ? listener() : this.waitForMore(check));
+    this.waitForMore(check);
+  }
+
   /** Ends the log (the engine yields a last event; this also covers a turn that ended without one). */
   end(): void {
     if (this.ended) return;

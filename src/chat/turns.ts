@@ -1,6 +1,9 @@
 import type { ChatEngine, TurnRequest } from './chat-engine.js';
 import type { ChatEvent } from './chat-events.js';
-import { toAppError } from '../core/errors.js';
+import type { StoredMessage } from '../store/chat-store.js';
+import { AppError, toAppError } from '../core/errors.js';
+import type { Logger } from '../core/logger.js';
+import type { SharedTurnLogs, TurnMirror } from './shared-turn-logs.js';
 import { TurnLog } from './turn-log.js';
 import { TurnReader } from './turn-reader.js';
 
@@ -51,6 +54,8 @@ interface RunningTurn {
   leftKeys: Set<string> | undefined;
   endedAt: number;
   wire: unknown;
+  /** Its log's copy for other instances, from turn-start on (with REDIS_URL). */
+  mirror: TurnMirror | undefined;
   /** Removes the listeners this turn put on its clients' signals (a socket's lives longer than its turns). */
   forgetClients: (() => void)[];
 }
@@ -70,7 +75,11 @@ export class Turns {
   constructor(
     private readonly engine: ChatEngine,
     private readonly settings: TurnSettings,
-  ) {}
+    /** With several instances: where turns are mirrored, so that any instance can resume or stop them. */
+    private readonly shared?: { logs: SharedTurnLogs; logger: Logger },
+  ) {
+    shared?.logs.onStop((turnId) => this.running.get(turnId)?.stop.abort());
+  }
 
   /**
    * Starts a turn and returns the first reader, held by `options.client`.
@@ -89,6 +98,7 @@ export class Turns {
       leftKeys: undefined,
       endedAt: 0,
       wire: options.wire,
+      mirror: undefined,
       forgetClients: [],
     };
     const stopSignal = request.signal;
@@ -105,25 +115,60 @@ export class Turns {
   /**
    * A reader of one of `userId`'s turns, running or ended within the
    * retention, for a client that resumes it after `after`; undefined when
-   * there is no such turn (another user's looks the same as none).
+   * there is no such turn (another user's looks the same as none). A turn
+   * another instance runs is read from the shared log.
    */
-  follow(turnId: string, userId: string, after: number, client: TurnClient): TurnReader | undefined {
+  async follow(turnId: string, userId: string, after: number, client: TurnClient): Promise<TurnReader | undefined> {
     const turn = this.find(turnId, userId);
-    if (turn === undefined) return undefined;
-    return this.attach(turn, Math.min(after, turn.log.length), client);
+    if (turn !== undefined) return this.attach(turn, Math.min(after, turn.log.length), client);
+    if (this.shared === undefined) return undefined;
+    const remote = await this.sharedCall(() => this.shared!.logs.follow(turnId, userId));
+    if (remote === undefined) return undefined;
+    const reader = new TurnReader(remote.log, { id: turnId }, Math.min(after, remote.log.length), remote.wire);
+    const leave = () => {
+      reader.leave();
+      remote.close();
+    };
+    if (client.gone.aborted) leave();
+    else client.gone.addEventListener('abort', leave, { once: true });
+    // A socket outlives the turns it reads: its listener goes when the turn ends.
+    remote.log.whenEnded(() => client.gone.removeEventListener('abort', leave));
+    return reader;
   }
 
   /**
-   * Stops one of `userId`'s turns: 'stopped' when it was running, 'ended'
-   * when it had already ended (still kept), 'unknown' when there is no such
-   * turn of theirs.
+   * Stops one of `userId`'s turns, here or on the instance running it:
+   * 'stopped' when it was running, 'ended' when it had already ended (still
+   * kept), 'unknown' when there is no such turn of theirs.
    */
-  stop(turnId: string, userId: string): 'stopped' | 'ended' | 'unknown' {
+  async stop(turnId: string, userId: string): Promise<'stopped' | 'ended' | 'unknown'> {
     const turn = this.find(turnId, userId);
-    if (turn === undefined) return 'unknown';
-    if (turn.log.isEnded) return 'ended';
-    turn.stop.abort();
-    return 'stopped';
+    if (turn !== undefined) {
+      if (turn.log.isEnded) return 'ended';
+      turn.stop.abort();
+      return 'stopped';
+    }
+    if (this.shared === undefined) return 'unknown';
+    return this.sharedCall(() => this.shared!.logs.stop(turnId, userId));
+  }
+
+  /** A reply swept as interrupted after its instance died: readers of its shared log get a last event. */
+  async endAbandoned(reply: StoredMessage): Promise<void> {
+    await this.shared?.logs.endAbandoned(reply);
+  }
+
+  /** Writes what the shared log still buffers. */
+  async close(): Promise<void> {
+    await this.shared?.logs.close();
+  }
+
+  private async sharedCall<T>(call: () => Promise<T>): Promise<T> {
+    try {
+      return await call();
+    } catch (error) {
+      this.shared!.logger.warn({ error: (error as Error).message }, 'turn log: redis did not answer');
+      throw new AppError('service_unavailable', 'Turns running on other instances cannot be reached right now', { retryable: true });
+    }
   }
 
   /** A client that left under `key` is back (a recovered socket): it holds again the turns it held. */
@@ -183,12 +228,18 @@ export class Turns {
         if (event.type === 'turn-start') {
           turn.id = event.replyId;
           this.running.set(event.replyId, turn);
+          turn.mirror = this.shared?.logs.mirror(event.replyId, turn.userId, turn.wire);
         }
         log.append(event);
+        turn.mirror?.append(event);
       }
     } catch (error) {
       // The engine reports failures as events; this only keeps a bug from leaving readers waiting.
-      if (!log.isEnded) log.append({ type: 'turn-error', error: toAppError(error), message: undefined });
+      if (!log.isEnded) {
+        const failed: ChatEvent = { type: 'turn-error', error: toAppError(error), message: undefined };
+        log.append(failed);
+        turn.mirror?.append(failed);
+      }
     } finally {
       log.end();
       if (turn.detachTimer !== undefined) clearTimeout(turn.detachTimer);

@@ -82,6 +82,12 @@ const environmentSchema = z.object({
   TURN_LOG_RETENTION_SECONDS: optionalNumber(z.number().min(0).max(86_400)),
   SOCKET_RECOVERY_SECONDS: optionalNumber(z.number().min(0).max(3600)),
   REDIS_URL: optionalText.pipe(z.url({ protocol: /^rediss?$/, error: 'must be a redis:// or rediss:// URL' }).optional()),
+  TURN_REDIS_PREFIX: optionalText.pipe(
+    z
+      .string()
+      .regex(/^[\w.:-]+$/, 'may hold only letters, digits, _ . : -')
+      .optional(),
+  ),
   JOB_CONCURRENCY: optionalNumber(z.number().int().min(1).max(100)),
   JOB_QUEUE_PREFIX: optionalText.pipe(
     z
@@ -156,6 +162,8 @@ export interface DurabilitySettings {
   turnLogRetentionMs: number;
   /** How long Socket.IO keeps a dropped socket's missed packets for it to come back (connection state recovery); 0: off. */
   socketRecoveryMs: number;
+  /** With REDIS_URL: the prefix of the turn logs' streams, the stop channel and Socket.IO's adapter stream. */
+  redisPrefix: string;
 }
 
 export class ConfigError extends Error {
@@ -196,6 +204,7 @@ export function loadConfig(environment: NodeJS.ProcessEnv = process.env): Config
       turnDetachMs: (env.TURN_DETACH_SECONDS ?? 60) * 1000,
       turnLogRetentionMs: (env.TURN_LOG_RETENTION_SECONDS ?? 300) * 1000,
       socketRecoveryMs: (env.SOCKET_RECOVERY_SECONDS ?? 30) * 1000,
+      redisPrefix: env.TURN_REDIS_PREFIX ?? 'parley',
     },
     redisUrl: env.REDIS_URL,
     jobs: { concurrency: env.JOB_CONCURRENCY ?? 4, queuePrefix: env.JOB_QUEUE_PREFIX ?? 'parley' },

@@ -1,5 +1,5 @@
 import type { Logger } from '../core/logger.js';
-import type { ChatStore } from './chat-store.js';
+import type { ChatStore, StoredMessage } from './chat-store.js';
 
 /** Missed heartbeats after which an instance counts as dead. */
 const missedBeats = 3;
@@ -11,11 +11,23 @@ const missedBeats = 3;
  * before Parley serves and then every heartbeat, on every instance; two
  * instances sweeping the same reply end it once (see ChatStore.finishTurn).
  */
-export async function startAbandonedReplySweep(store: ChatStore, heartbeatMs: number, logger: Logger): Promise<{ stop(): Promise<void> }> {
+export async function startAbandonedReplySweep(
+  store: ChatStore,
+  heartbeatMs: number,
+  logger: Logger,
+  /** Told of each reply ended, so that clients following its turn hear it ended. */
+  onEnded: (reply: StoredMessage) => Promise<void>,
+): Promise<{ stop(): Promise<void> }> {
   const beat = async () => {
     await store.recordHeartbeat();
     const ended = await store.finishAbandonedReplies(new Date(Date.now() - missedBeats * heartbeatMs));
-    if (ended > 0) logger.warn({ replies: ended }, 'ended replies abandoned by a stopped instance as interrupted');
+    if (ended.length === 0) return;
+    logger.warn({ replies: ended.length }, 'ended replies abandoned by a stopped instance as interrupted');
+    for (const reply of ended) {
+      await onEnded(reply).catch((error: Error) =>
+        logger.warn({ error: error.message }, 'could not end the turn log of an abandoned reply'),
+      );
+    }
   };
   await beat();
   let running: Promise<void> = Promise.resolve();

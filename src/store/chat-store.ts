@@ -185,9 +185,9 @@ export interface ChatStore {
   /**
    * Ends as interrupted, with their checkpointed text and billed for it, the
    * replies in progress of instances silent since `staleBefore` (crashed or
-   * killed). Returns how many it ended.
+   * killed). Returns the replies it ended.
    */
-  finishAbandonedReplies(staleBefore: Date): Promise<number>;
+  finishAbandonedReplies(staleBefore: Date): Promise<StoredMessage[]>;
   /** Forgets this store's instance at a clean shutdown, once its turns have ended. */
   retireInstance(): Promise<void>;
 

@@ -204,7 +204,7 @@ export class KyselyChatStore implements ChatStore {
     await this.database.write((writeAtomically) => writeAtomically([this.writes.deleteInstance(this.instanceId)]));
   }
 
-  async finishAbandonedReplies(staleBefore: Date): Promise<number> {
+  async finishAbandonedReplies(staleBefore: Date): Promise<StoredMessage[]> {
     const silentSince = staleBefore.toISOString();
     const abandoned = await this.db
       .selectFrom('messages')
@@ -218,7 +218,7 @@ export class KyselyChatStore implements ChatStore {
       )
       .limit(abandonedBatch)
       .execute();
-    let ended = 0;
+    const ended: StoredMessage[] = [];
     for (const row of abandoned) {
       const completionTokens = countTokens(row.content);
       const reply: StoredMessage = {
@@ -239,7 +239,7 @@ export class KyselyChatStore implements ChatStore {
       };
       // Another instance sweeping at the same moment, or the turn itself ending, may come first: it is billed once.
       await this.endReply(reply).then(
-        () => (ended += 1),
+        () => ended.push(reply),
         (error: unknown) => {
           if (!(error instanceof NothingChanged)) throw error;
         },
@@ -247,7 +247,7 @@ export class KyselyChatStore implements ChatStore {
     }
     await this.database.write((writeAtomically) => writeAtomically([this.writes.deleteSilentInstances(silentSince)]));
     // A full batch means more may be waiting.
-    return abandoned.length === abandonedBatch ? ended + (await this.finishAbandonedReplies(staleBefore)) : ended;
+    return abandoned.length === abandonedBatch ? [...ended, ...(await this.finishAbandonedReplies(staleBefore))] : ended;
   }
 
   async createConversation(userId: string, input: NewConversation): Promise<Conversation> {

@@ -17,7 +17,7 @@ export interface Cluster {
   url: string;
   /** Each instance's own address, in start order (A, B, C). */
   instances: ParleyProcess[];
-  /** The OpenAI every instance answers with. */
+  /** The OpenAI and Anthropic every instance answers with. */
   fake: FakeUpstream;
   nginx: NginxProcess;
   close(): Promise<void>;
@@ -31,15 +31,20 @@ function instanceEnvironment(database: TemporaryPostgresDatabase, redis: RedisTe
     // The BullMQ queue's keys and the shared rate limits, reply slots and budgets, under the run's prefix.
     JOB_QUEUE_PREFIX: redis.prefix,
     RATE_LIMIT_REDIS_PREFIX: `${redis.prefix}:rate`,
+    // The turn logs, their stop channel and Socket.IO's adapter stream.
+    TURN_REDIS_PREFIX: redis.prefix,
     JWT_SECRET: testJwtSecret,
     // Behind nginx: the client's address is in X-Forwarded-For.
     TRUST_PROXY: 'true',
     OPENAI_API_KEY: 'sk-test',
     OPENAI_BASE_URL: fake.openaiBaseUrl,
+    ANTHROPIC_API_KEY: 'sk-ant-test',
+    ANTHROPIC_BASE_URL: fake.anthropicBaseUrl,
   };
 }
 
-export async function startCluster(size = 3): Promise<Cluster> {
+/** `extra`: settings every instance gets on top (a suite's shorter heartbeat, say). */
+export async function startCluster(size = 3, extra: Record<string, string> = {}): Promise<Cluster> {
   const closers: (() => Promise<void>)[] = [];
   const close = async () => {
     for (const closer of closers.reverse()) await closer();
@@ -51,7 +56,7 @@ export async function startCluster(size = 3): Promise<Cluster> {
     closers.push(() => database.drop());
     const redis = redisTestPrefix();
     closers.push(() => redis.remove());
-    const env = instanceEnvironment(database, redis, fake);
+    const env = { ...instanceEnvironment(database, redis, fake), ...extra };
     // The first instance migrates the empty database alone; the others then find it current.
     const first = await spawnParley(env);
     closers.push(() => first.kill());

@@ -1,8 +1,8 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { io, type Socket } from 'socket.io-client';
-import { CuttableRelay } from '../support/cuttable-relay.js';
 import { startUpstreamHarness, type UpstreamHarness } from '../support/upstream-harness.js';
 import { signToken, testJwtSecret } from '../support/tokens.js';
+import { expectChatResumedOnNewSocket, expectEveryChunkAcrossACut } from './socket-resume.js';
 import { readEvents, type SseEvent } from './sse-resume.js';
 
 /** Long enough to drop a client in the middle: 40 words, 40 ms apart. */
@@ -144,26 +144,8 @@ describe('resuming a turn after the client dropped', () => {
 
   it('seed 001 chat:start: after a disconnect, turn:resume on a new socket sends the chunks after `after`, then chat:end', async () => {
     Object.assign(harness.fake.behaviour, slowly);
-    const token = await signToken('alice');
-    const first = io(url('/ai'), { auth: { token }, transports: ['websocket'], reconnection: false, forceNew: true });
-    sockets.push(first);
-    const chunks: { content: string; messageId: string; seq: number }[] = [];
-    first.on('chat:message', (chunk) => chunks.push(chunk));
-    first.emit('chat:start', { message: 'go' });
-    await expect.poll(() => chunks.length, { timeout: 3000 }).toBeGreaterThanOrEqual(5);
-    first.disconnect();
-    const { messageId, seq } = chunks.at(-1)!;
-
-    await new Promise((resolve) => setTimeout(resolve, 200));
-    const second = io(url('/ai'), { auth: { token }, transports: ['websocket'], reconnection: false, forceNew: true });
-    sockets.push(second);
-    const rest: { content: string; seq: number }[] = [];
-    second.on('chat:message', (chunk) => rest.push(chunk));
-    const ended = new Promise<{ messageId: string }>((resolve) => second.once('chat:end', resolve));
-    second.emit('turn:resume', { turnId: messageId, after: seq });
-    expect((await ended).messageId).toBe(messageId);
-    expect(rest.every((chunk) => chunk.seq > seq)).toBe(true);
-    expect([...chunks, ...rest].map((chunk) => chunk.content).join('')).toBe(reply);
+    const base = harness.server.url;
+    await expectChatResumedOnNewSocket({ from: base, to: base, token: await signToken('alice'), sockets }, reply);
   });
 
   it('turn:resume of a turn that is not the caller’s answers not_found', async () => {
@@ -177,30 +159,7 @@ describe('resuming a turn after the client dropped', () => {
   it('seed 000: an unchanged socket.io-client that loses its network for 2 s mid-reply gets every chunk, once (connection state recovery)', async () => {
     Object.assign(harness.fake.behaviour, { reply, tokenDelayMs: 80 });
     const port = Number(new URL(harness.server.url).port);
-    const relay = await CuttableRelay.start({ host: '127.0.0.1', port });
-    try {
-      const token = await signToken('alice');
-      // The seed's client, as written: default transports and reconnection.
-      const socket = io(`http://127.0.0.1:${relay.port}/ai`, { auth: { token } });
-      sockets.push(socket);
-      await new Promise<void>((resolve) => socket.once('connect', () => resolve()));
-      const texts: string[] = [];
-      let recovered = false;
-      socket.on('connect', () => (recovered = socket.recovered));
-      socket.on('ai_stream_chunk', (payload: { chunk: { text: string } }) => texts.push(payload.chunk.text));
-      const ended = new Promise<{ response: string }>((resolve) => socket.once('ai_stream_end', resolve));
-      socket.emit('ai_request', { requestId: 'r1', prompt: 'go', stream: true });
-      await expect.poll(() => texts.length, { timeout: 3000 }).toBeGreaterThanOrEqual(3);
-      relay.cut();
-      await new Promise((resolve) => setTimeout(resolve, 2000));
-      relay.restore();
-      const end = await ended;
-      expect(recovered).toBe(true);
-      expect(texts.join('')).toBe(reply);
-      expect(end.response).toBe(reply);
-    } finally {
-      await relay.close();
-    }
+    await expectEveryChunkAcrossACut({ from: { host: '127.0.0.1', port }, cutMs: 2000, token: await signToken('alice'), sockets }, reply);
   }, 20_000);
 
   it('a stop endpoint aborts the upstream at once and the reply is stored interrupted', async () => {

@@ -326,7 +326,9 @@ function defineReplyInProgressTests(store: () => ChatStore): void {
     const turn = await begin(store(), userId, newTarget(), 'tell me a story');
     await store().checkpointReply({ messageId: turn.replyId, content: 'Once upon a time', promptTokens: 12 });
     const untouched = await begin(store(), userId, newTarget(), 'never answered');
-    expect(await store().finishAbandonedReplies(everyoneSilent())).toBeGreaterThanOrEqual(2);
+    const ended = await store().finishAbandonedReplies(everyoneSilent());
+    expect(ended.map((reply) => reply.id)).toEqual(expect.arrayContaining([turn.replyId, untouched.replyId]));
+    expect(ended.find((reply) => reply.id === turn.replyId)).toMatchObject({ status: 'interrupted', content: 'Once upon a time' });
     const [, swept] = (await store().listMessages(userId, turn.conversation.id, page)).items;
     expect(swept).toMatchObject({
       id: turn.replyId,
@@ -342,7 +344,7 @@ function defineReplyInProgressTests(store: () => ChatStore): void {
     expect(await store().getTokenUsage(userId)).toEqual({ lifetimeTokens: billed, todayTokens: billed });
     // The turn itself ending late, or a second sweep, changes nothing.
     await expect(finish(store(), turn)).rejects.toMatchObject({ code: 'not_found' });
-    await store().finishAbandonedReplies(everyoneSilent());
+    expect((await store().finishAbandonedReplies(everyoneSilent())).map((reply) => reply.id)).not.toContain(turn.replyId);
     expect((await store().getTokenUsage(userId)).lifetimeTokens).toBe(billed);
     expect((await store().getConversation(userId, turn.conversation.id))?.messageCount).toBe(2);
     // A checkpoint after the end changes nothing either.

@@ -14,13 +14,14 @@ export class CuttableRelay {
   private constructor(
     private readonly server: Server,
     readonly port: number,
+    private target: { host: string; port: number },
   ) {}
 
   static async start(target: { host: string; port: number }): Promise<CuttableRelay> {
     let relay: CuttableRelay | undefined;
     const server = createServer((client) => {
       if (relay === undefined || relay.isCut) return void client.destroy();
-      const upstream = connect(target.port, target.host);
+      const upstream = connect(relay.target.port, relay.target.host);
       for (const socket of [client, upstream]) {
         relay.sockets.add(socket);
         socket.on('error', () => {});
@@ -36,7 +37,7 @@ export class CuttableRelay {
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     const address = server.address();
     if (address === null || typeof address === 'string') throw new Error('relay has no TCP address');
-    relay = new CuttableRelay(server, address.port);
+    relay = new CuttableRelay(server, address.port, target);
     return relay;
   }
 
@@ -45,7 +46,9 @@ export class CuttableRelay {
     for (const socket of this.sockets) socket.destroy();
   }
 
-  restore(): void {
+  /** Relays again; to `target` when given, as a load balancer does when it sends a client back to another instance. */
+  restore(target?: { host: string; port: number }): void {
+    if (target !== undefined) this.target = target;
     this.isCut = false;
   }
 

@@ -20,11 +20,14 @@ export function registerTurnResume(socket: AiSocket, dependencies: ServerDepende
   socket.on('turn:resume', (payload: unknown) => {
     const resume = parsePayload(turnResumeSchema, payload);
     if (resume instanceof AppError) return emitChatError(socket, resume);
-    const reader = dependencies.turns.follow(resume.turnId, socket.data.identity.userId, resume.after, client);
-    if (reader === undefined) return emitChatError(socket, notFound('Turn'));
-    const wire = reader.wire as AssistantWire | ChatWire | undefined;
-    const emitting = wire?.kind === 'assistant' ? emitAssistantTurn(socket, reader, wire.request) : emitChatTurn(socket, reader);
-    emitting.catch((error: unknown) => {
+    let wire: AssistantWire | ChatWire | undefined;
+    const resuming = async () => {
+      const reader = await dependencies.turns.follow(resume.turnId, socket.data.identity.userId, resume.after, client);
+      if (reader === undefined) return emitChatError(socket, notFound('Turn'));
+      wire = reader.wire as AssistantWire | ChatWire | undefined;
+      await (wire?.kind === 'assistant' ? emitAssistantTurn(socket, reader, wire.request) : emitChatTurn(socket, reader));
+    };
+    resuming().catch((error: unknown) => {
       const failure = reportUnexpected(dependencies.logger, error, 'turn:resume');
       if (wire?.kind === 'assistant') emitAiError(socket, wire.request.requestId, failure);
       else emitChatError(socket, failure);

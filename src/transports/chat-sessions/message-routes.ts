@@ -72,7 +72,7 @@ export function registerMessageRoutes(app: FastifyInstance, dependencies: Server
     async (request, reply) => {
       const identity = await authenticator.requireHeader(request.headers.authorization);
       const after = resumePoint(request, request.query.after);
-      const reader = turns.follow(request.params.message_id, identity.userId, after, httpTurnClient(reply));
+      const reader = await turns.follow(request.params.message_id, identity.userId, after, httpTurnClient(reply));
       if (reader === undefined) return sendError(reply, 404, notFound('Streaming reply'));
       await respondWithTurn(reply, reader, new SessionReplyStream(), { resumed: true, eventIds: true });
     },
@@ -90,7 +90,7 @@ export function registerMessageRoutes(app: FastifyInstance, dependencies: Server
     },
     async (request, reply) => {
       const identity = await authenticator.requireHeader(request.headers.authorization);
-      const outcome = turns.stop(request.params.message_id, identity.userId);
+      const outcome = await turns.stop(request.params.message_id, identity.userId);
       if (outcome === 'unknown') return sendError(reply, 404, notFound('Reply'));
       return reply.code(outcome === 'stopped' ? 202 : 200).send({ stopped: outcome === 'stopped' });
     },

@@ -60,7 +60,7 @@ export function registerChatCompletionsRoute(app: FastifyInstance, dependencies:
     // The completion's id (chatcmpl-…) names the same turn.
     const turnId = request.params.turnId.replace(/^chatcmpl-/, '');
     const after = resumePoint(request, request.query.after);
-    const reader = dependencies.turns.follow(turnId, identity.userId, after, httpTurnClient(reply));
+    const reader = await dependencies.turns.follow(turnId, identity.userId, after, httpTurnClient(reply));
     if (reader === undefined) return sendOpenAIError(reply, notFound('Streaming completion'));
     const wire = (reader.wire as ChatCompletionWire | undefined) ?? { includeUsage: false };
     await respondWithTurn(reply, reader, new ChatCompletionStream(wire), { resumed: true, eventIds: true });
@@ -69,7 +69,7 @@ export function registerChatCompletionsRoute(app: FastifyInstance, dependencies:
   routes.post('/v1/chat/completions/:turnId/stop', { schema: { params: resumeSchema.params } }, async (request, reply) => {
     const identity = await dependencies.authenticator.requireHeader(request.headers.authorization);
     const turnId = request.params.turnId.replace(/^chatcmpl-/, '');
-    const outcome = dependencies.turns.stop(turnId, identity.userId);
+    const outcome = await dependencies.turns.stop(turnId, identity.userId);
     if (outcome === 'unknown') return sendOpenAIError(reply, notFound('Streaming completion'));
     return reply.code(outcome === 'stopped' ? 202 : 200).send({ stopped: outcome === 'stopped' });
   });

@@ -49,7 +49,7 @@ export async function streamV2Routes(app: FastifyInstance, dependencies: ServerD
     const identity = await dependencies.authenticator.identifyHeader(request.headers.authorization);
     const session = httpSession(identity, request.query.sessionId);
     const after = resumePoint(request, request.query.after);
-    const reader = dependencies.turns.follow(request.params.turnId, session.identity.userId, after, httpTurnClient(reply));
+    const reader = await dependencies.turns.follow(request.params.turnId, session.identity.userId, after, httpTurnClient(reply));
     if (reader === undefined) return sendError(reply, 404, notFound('Streaming reply'));
     const sessionId = (reader.wire as string | undefined) ?? session.sessionId;
     await respondWithTurn(reply, reader, new StreamV2Stream(sessionId), { resumed: true, eventIds: true });
@@ -65,7 +65,7 @@ export async function streamV2Routes(app: FastifyInstance, dependencies: ServerD
   routes.post('/api/v2/ai/chat/stream/:turnId/stop', { schema: stopSchema }, async (request, reply) => {
     const identity = await dependencies.authenticator.identifyHeader(request.headers.authorization);
     const session = httpSession(identity, request.query.sessionId);
-    const outcome = dependencies.turns.stop(request.params.turnId, session.identity.userId);
+    const outcome = await dependencies.turns.stop(request.params.turnId, session.identity.userId);
     if (outcome === 'unknown') return sendError(reply, 404, notFound('Reply'));
     return reply.code(outcome === 'stopped' ? 202 : 200).send({ stopped: outcome === 'stopped' });
   });

@@ -72,7 +72,7 @@ async function resumeChat(socket: StreamV2Socket, dependencies: ServerDependenci
   } catch (error) {
     return emitFailure(socket, toAppError(error));
   }
-  const reader = dependencies.turns.follow(resume.data.turnId, userId, resume.data.after, client);
+  const reader = await dependencies.turns.follow(resume.data.turnId, userId, resume.data.after, client);
   if (reader === undefined) return emitFailure(socket, notFound('Turn'));
   await emitTurn(socket, reader, reader.wire as string);
 }
