@@ -11,8 +11,14 @@
 export type Surface = 'openai' | 'assistant' | 'ai-module' | 'chat-sessions' | 'stream-v2' | 'voice';
 
 export type MessageRole = 'system' | 'user' | 'assistant';
-/** How a stored message ended. A reply is written `in_progress` when its turn starts, but only ended replies are ever read back. */
+/** How a stored message ended. */
 export type MessageStatus = 'complete' | 'interrupted' | 'failed';
+/**
+ * A reply is `in_progress` from its turn's start until it ends, its text as
+ * of its last checkpoint (REPLY_CHECKPOINT_MS); listMessages returns it so,
+ * history for a model never does.
+ */
+export type StoredStatus = MessageStatus | 'in_progress';
 
 export interface Conversation {
   id: string;
@@ -37,7 +43,7 @@ export interface StoredMessage {
   userId: string;
   role: MessageRole;
   content: string;
-  status: MessageStatus;
+  status: StoredStatus;
   /** Token count of this message's content: the prompt tokenizer count for user messages, completion tokens for replies. */
   tokens: number;
   model: string | null;
@@ -207,7 +213,7 @@ export interface ChatStore {
   forgetIdleGuests(cutoff: Date): Promise<number>;
   /** Deletes every message of the conversation, keeping the conversation itself. */
   clearMessages(userId: string, conversationId: string): Promise<boolean>;
-  /** Oldest first. */
+  /** Oldest first, a reply still being generated included (status in_progress, its text as last checkpointed). */
   listMessages(userId: string, conversationId: string, page: Page): Promise<PageResult<StoredMessage>>;
   getUsage(userId: string): Promise<UsageTotals>;
   /** Lifetime and today's tokens; finishTurn adds to both in its atomic write. */

@@ -4,7 +4,7 @@
  * timestamptz into ISO strings and bigint into numbers (see postgres-database.ts).
  */
 import type { Generated, Kysely, Selectable } from 'kysely';
-import type { MessageRole, MessageStatus, Surface } from './chat-store.js';
+import type { MessageRole, StoredStatus, Surface } from './chat-store.js';
 
 export interface UsersTable {
   /** The JWT `sub`: any text, not necessarily a UUID. */
@@ -32,9 +32,6 @@ export interface ConversationsTable {
   updated_at: string;
   last_message_at: string | null;
 }
-
-/** A reply is `in_progress` from its turn's start until it ends; the store never returns one. */
-export type StoredStatus = MessageStatus | 'in_progress';
 
 export interface MessagesTable {
   id: string;

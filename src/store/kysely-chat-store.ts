@@ -317,17 +317,24 @@ export class KyselyChatStore implements ChatStore {
   async listMessages(userId: string, conversationId: string, page: Page): Promise<PageResult<StoredMessage>> {
     const conversation = await this.selectConversation(userId, conversationId);
     if (conversation === undefined) throw conversationNotFound();
-    const rows = await this.db
-      .selectFrom('messages')
-      .selectAll()
-      .where('conversation_id', '=', conversationId)
-      .where('status', '!=', 'in_progress')
-      .orderBy('id', 'asc')
-      .limit(page.limit)
-      .offset(offsetOf(page))
-      .execute();
-    // message_count changes in the same atomic write as the messages, so it is their count.
-    return { items: rows.map(toStoredMessage), total: conversation.message_count };
+    const [rows, inProgress] = await Promise.all([
+      this.db
+        .selectFrom('messages')
+        .selectAll()
+        .where('conversation_id', '=', conversationId)
+        .orderBy('id', 'asc')
+        .limit(page.limit)
+        .offset(offsetOf(page))
+        .execute(),
+      this.db
+        .selectFrom('messages')
+        .select((expression) => expression.fn.countAll<number | string>().as('count'))
+        .where('conversation_id', '=', conversationId)
+        .where('status', '=', 'in_progress')
+        .executeTakeFirstOrThrow(),
+    ]);
+    // message_count changes in the same atomic write as the ended messages, so it is their count; replies in progress come on top.
+    return { items: rows.map(toStoredMessage), total: conversation.message_count + Number(inProgress.count) };
   }
 
   async getUsage(userId: string): Promise<UsageTotals> {

@@ -20,7 +20,7 @@ describe('resuming a turn after the client dropped', () => {
   const sockets: Socket[] = [];
 
   beforeAll(async () => {
-    harness = await startUpstreamHarness({ JWT_SECRET: testJwtSecret, PROVIDER_MAX_RETRIES: '0' });
+    harness = await startUpstreamHarness({ JWT_SECRET: testJwtSecret, PROVIDER_MAX_RETRIES: '0', REPLY_CHECKPOINT_MS: '100' });
     alice = `Bearer ${await signToken('alice')}`;
   });
   afterEach(() => {
@@ -118,6 +118,40 @@ describe('resuming a turn after the client dropped', () => {
     expect(await replyStatus(session.id)).toEqual({ status: 'complete', content: reply });
     expect(harness.fake.requests.length).toBe(requests);
     expect(harness.fake.abortedCount).toBe(0);
+  });
+
+  it('REST reads a reply still being generated as in_progress with its text so far (seed 002 history, seed 001 conversation)', async () => {
+    Object.assign(harness.fake.behaviour, slowly);
+    const session = (await (
+      await fetch(url('/api/v1/chat/sessions'), { method: 'POST', headers: { ...json, authorization: alice }, body: '{}' })
+    ).json()) as { id: string };
+    const drop = new AbortController();
+    const streaming = await fetch(url('/api/v1/chat/messages?stream=true'), {
+      method: 'POST',
+      headers: { ...json, authorization: alice },
+      body: JSON.stringify({ session_id: session.id, content: 'go' }),
+      signal: drop.signal,
+    });
+    // The client leaves; the reply goes on.
+    await readEvents(streaming, (events) => events.length >= 10, drop);
+    // Past a checkpoint (every 100 ms).
+    await new Promise((resolve) => setTimeout(resolve, 250));
+    const history = await fetch(url(`/api/v1/chat/messages/${session.id}`), { headers: { authorization: alice } });
+    const { messages } = (await history.json()) as { messages: { role: string; status: string; content: string }[] };
+    expect(messages.map(({ role, status }) => ({ role, status }))).toEqual([
+      { role: 'user', status: 'complete' },
+      { role: 'assistant', status: 'in_progress' },
+    ]);
+    expect(messages[1]!.content.length).toBeGreaterThan(0);
+    expect(reply.startsWith(messages[1]!.content)).toBe(true);
+    // The same conversation through seed 001's API, which reads any of the user's conversations.
+    const detail = await fetch(url(`/api/v1/ai/conversations/${session.id}`), { headers: { authorization: alice } });
+    const { messages: shown } = (await detail.json()) as { messages: { role: string; status: string }[] };
+    expect(shown.map(({ role, status }) => ({ role, status }))).toEqual([
+      { role: 'USER', status: 'complete' },
+      { role: 'ASSISTANT', status: 'in_progress' },
+    ]);
+    await expect.poll(() => replyStatus(session.id), { timeout: 5000 }).toEqual({ status: 'complete', content: reply });
   });
 
   it('seed 003 SSE: resumes with ?after= the turn named by X-Parley-Turn-Id; a guest names its session', async () => {

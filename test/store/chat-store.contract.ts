@@ -291,13 +291,11 @@ function defineReplyInProgressTests(store: () => ChatStore): void {
   /** A moment no heartbeat can be as recent as: every instance counts as silent. */
   const everyoneSilent = () => new Date(Date.now() + 60_000);
 
-  it('a reply in progress is stored at the turn start but neither listed nor sent as history', async () => {
+  it('a reply in progress is stored at the turn start but not sent as history', async () => {
     const userId = newUserId();
     const turn = await begin(store(), userId, newTarget(), 'first');
     expect(turn.replyId > turn.userMessage.id).toBe(true);
     await store().checkpointReply({ messageId: turn.replyId, content: 'half an answ', promptTokens: 9 });
-    const listed = await store().listMessages(userId, turn.conversation.id, page);
-    expect(listed).toEqual({ items: [turn.userMessage], total: 1 });
     const next = await begin(store(), userId, { kind: 'existing', conversationId: turn.conversation.id }, 'second');
     expect(contents(next.history)).toEqual(['first']);
     expect(next.conversation.messageCount).toBe(2);
@@ -310,6 +308,25 @@ function defineReplyInProgressTests(store: () => ChatStore): void {
     await expect(finish(store(), turn, { promptTokens: 100, completionTokens: 50 })).rejects.toMatchObject({ code: 'not_found' });
     expect((await store().getTokenUsage(userId)).lifetimeTokens).toBe(15);
     expect((await store().listMessages(userId, turn.conversation.id, page)).items).toHaveLength(2);
+  });
+
+  it('lists a reply in progress with its checkpointed text, counted once in the total, and then as it ended', async () => {
+    const userId = newUserId();
+    const turn = await begin(store(), userId, newTarget(), 'still answering?');
+    await store().checkpointReply({ messageId: turn.replyId, content: 'So far', promptTokens: 3 });
+    const during = await store().listMessages(userId, turn.conversation.id, page);
+    expect(during.items.map(({ role, status, content }) => ({ role, status, content }))).toEqual([
+      { role: 'user', status: 'complete', content: 'still answering?' },
+      { role: 'assistant', status: 'in_progress', content: 'So far' },
+    ]);
+    expect(during.total).toBe(2);
+    await finish(store(), turn, { content: 'So far, so good' });
+    const after = await store().listMessages(userId, turn.conversation.id, page);
+    expect(after.items.map(({ status, content }) => ({ status, content }))).toEqual([
+      { status: 'complete', content: 'still answering?' },
+      { status: 'complete', content: 'So far, so good' },
+    ]);
+    expect(after.total).toBe(2);
   });
 
   it("a live instance's replies in progress are left alone by the sweep", async () => {

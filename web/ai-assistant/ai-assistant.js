@@ -226,10 +226,13 @@ async function streamReply(response, reply) {
   reply.classList.remove('typing');
 }
 
-/** After a refresh mid-reply: the reply so far, then the rest as it comes, unless the history already holds it whole. */
-async function resumeReply(shownIds) {
-  const replyId = sessionStorage.getItem(replyKey);
-  if (replyId === null || shownIds.has(replyId)) return sessionStorage.removeItem(replyKey);
+/**
+ * After a refresh mid-reply, or on another device: the reply so far, then
+ * the rest as it comes, unless the history already holds it ended.
+ */
+async function resumeReply(inProgressId, endedIds) {
+  const replyId = inProgressId ?? sessionStorage.getItem(replyKey);
+  if (replyId === null || endedIds.has(replyId)) return sessionStorage.removeItem(replyKey);
   const reply = addMessage('assistant', '');
   reply.classList.add('typing');
   setBusy(true);
@@ -251,10 +254,13 @@ async function loadHistory() {
     const path = `/messages/${encodeURIComponent(state.sessionId)}?limit=${historyLimit}`;
     let page = await (await call(path)).json();
     if (page.total_pages > 1) page = await (await call(`${path}&page=${page.total_pages}`)).json();
-    for (const message of page.messages) {
+    // A reply still being generated is shown by its stream, from its start.
+    const ended = page.messages.filter((message) => message.status !== 'in_progress');
+    for (const message of ended) {
       if (message.content !== '') addMessage(message.role, message.content);
     }
-    await resumeReply(new Set(page.messages.map((message) => message.id)));
+    const inProgress = page.messages.find((message) => message.status === 'in_progress');
+    await resumeReply(inProgress?.id, new Set(ended.map((message) => message.id)));
   } catch (error) {
     if (error instanceof ChatError && error.status === 404) rememberSession(undefined);
     else showError(error instanceof ChatError ? error.message : 'The server could not be reached.', false);

@@ -51,6 +51,7 @@ export function toMessageResponse(message: StoredMessage): MessageResponse {
     content: message.content,
     tokens: user ? null : replyTokens(message),
     model: user ? null : message.model,
+    status: message.status,
     createdAt: message.createdAt,
   };
 }

@@ -46,6 +46,9 @@ export const messageResponseSchema = z.object({
   content: z.string(),
   tokens: z.int().nullable().describe("null for USER messages; a reply's prompt plus completion tokens"),
   model: z.string().nullable(),
+  status: z
+    .enum(['complete', 'interrupted', 'failed', 'in_progress'])
+    .describe('in_progress: a reply still being generated, its text as of its last checkpoint; chat:start turns resume with turn:resume'),
   createdAt: timestamp,
 });
 

@@ -15,7 +15,8 @@ export const messageSchema = z.object({
   /** From receiving the request to storing the reply; null for user messages. */
   latency_ms: z.number().int().nullable(),
   created_at: z.string(),
-  status: z.enum(['complete', 'interrupted', 'failed']),
+  /** in_progress: a reply still being generated, its text as of its last checkpoint (resume its stream for the rest). */
+  status: z.enum(['complete', 'interrupted', 'failed', 'in_progress']),
   model: z.string().nullable(),
 });
 
