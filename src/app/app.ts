@@ -94,6 +94,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
             prefix: config.durability.redisPrefix,
             retentionMs: config.durability.turnLogRetentionMs,
             runningTtlMs: config.resilience.timeouts.totalMs + config.durability.turnLogRetentionMs,
+            holdIntervalMs: Math.max(100, config.durability.turnDetachMs / 3),
           },
           logger,
         );

@@ -3,7 +3,7 @@ import { AppError, type ErrorCode } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import type { StoredMessage } from '../store/chat-store.js';
 import type { ChatEvent } from './chat-events.js';
-import type { RemoteTurn, SharedTurnLogs, TurnMirror } from './shared-turn-logs.js';
+import type { RemoteTurn, SharedTurnLogs, TurnControlHandlers, TurnMirror } from './shared-turn-logs.js';
 import { isLastEvent, TurnLog } from './turn-log.js';
 
 export interface RedisTurnLogSettings {
@@ -13,6 +13,8 @@ export interface RedisTurnLogSettings {
   retentionMs: number;
   /** How long a running turn's stream lives at most (longer than any turn runs): a dead instance's streams expire by themselves. */
   runningTtlMs: number;
+  /** How often a follower says it still reads a turn; well within TURN_DETACH_SECONDS. */
+  holdIntervalMs: number;
 }
 
 /** How long a follower's XREAD waits before checking that the stream still exists. */
@@ -28,7 +30,10 @@ const blockMs = 5_000;
  * expires TURN_LOG_RETENTION_SECONDS after the turn ends.
  *
  * Stops go through pub/sub (`<prefix>:turn-stop`): every instance hears
- * them and the one running the turn aborts it.
+ * them and the one running the turn aborts it. So do holds
+ * (`<prefix>:turn-hold`), which a follower publishes while it reads a
+ * turn, so that the instance running it does not take the turn for
+ * abandoned once its own client left.
  */
 export class RedisTurnLogs implements SharedTurnLogs {
   private pending = new Map<RedisMirror, ChatEvent[]>();
@@ -96,9 +101,39 @@ export class RedisTurnLogs implements SharedTurnLogs {
       connection = this.redis.duplicate({ enableOfflineQueue: true, commandTimeout: blockMs + 2_000, maxRetriesPerRequest: 1 });
       connection.on('error', () => {});
       this.followers.add(connection);
-      void this.tail(connection, key, entries.at(-1)![0], log, () => closed).finally(close);
+      const holding = this.hold(turnId);
+      void this.tail(connection, key, entries.at(-1)![0], log, () => closed).finally(() => {
+        clearInterval(holding);
+        close();
+      });
     }
     return { log, wire: wireText === undefined || wireText === '' ? undefined : JSON.parse(wireText), close };
+  }
+
+  /** Says now, and every holdIntervalMs until cleared, that a client reads the turn. */
+  private hold(turnId: string, channel: 'hold' | 'hold-client' = 'hold'): NodeJS.Timeout {
+    const publish = () => {
+      this.redis.publish(this.channel(channel), turnId).catch(() => {
+        // A hold missed is one the next interval makes up for; the turn's detach time covers several.
+      });
+    };
+    publish();
+    return setInterval(publish, this.settings.holdIntervalMs).unref();
+  }
+
+  holdClient(key: string, gone: AbortSignal): void {
+    if (gone.aborted) return;
+    const holding = this.hold(key, 'hold-client');
+    // No turn outlives the provider's total timeout: a socket that stays longer holds nothing by then.
+    const expiry = setTimeout(() => clearInterval(holding), this.settings.runningTtlMs).unref();
+    gone.addEventListener(
+      'abort',
+      () => {
+        clearInterval(holding);
+        clearTimeout(expiry);
+      },
+      { once: true },
+    );
   }
 
   private async tail(connection: Redis, key: string, lastId: string, log: TurnLog, isClosed: () => boolean): Promise<void> {
@@ -129,17 +164,24 @@ export class RedisTurnLogs implements SharedTurnLogs {
     if (first === undefined || field(first, 'u') !== userId) return 'unknown';
     const [last] = await this.redis.xrevrange(key, '+', '-', 'COUNT', 1);
     if (decodeEvents(field(last!, 'e')).some(isLastEvent)) return 'ended';
-    await this.redis.publish(this.stopChannel(), turnId);
+    await this.redis.publish(this.channel('stop'), turnId);
     return 'stopped';
   }
 
-  onStop(listener: (turnId: string) => void): void {
+  listen(handlers: TurnControlHandlers): void {
+    const stops = this.channel('stop');
+    const holds = this.channel('hold');
+    const clientHolds = this.channel('hold-client');
     const subscriber = this.redis.duplicate({ enableOfflineQueue: true, commandTimeout: undefined, maxRetriesPerRequest: null });
-    subscriber.on('error', (error: Error) => this.logger.warn({ error: error.message }, 'turn log: stop channel connection error'));
-    subscriber.on('message', (_channel: string, turnId: string) => listener(turnId));
+    subscriber.on('error', (error: Error) => this.logger.warn({ error: error.message }, 'turn log: control channel connection error'));
+    subscriber.on('message', (channel: string, id: string) => {
+      if (channel === stops) handlers.stop(id);
+      else if (channel === holds) handlers.hold(id);
+      else if (channel === clientHolds) handlers.holdClient(id);
+    });
     subscriber
-      .subscribe(this.stopChannel())
-      .catch((error: Error) => this.logger.warn({ error: error.message }, 'turn log: could not subscribe to stops'));
+      .subscribe(stops, holds, clientHolds)
+      .catch((error: Error) => this.logger.warn({ error: error.message }, 'turn log: could not subscribe to stops and holds'));
     this.subscriber = subscriber;
   }
 
@@ -166,8 +208,8 @@ export class RedisTurnLogs implements SharedTurnLogs {
     return `${this.settings.prefix}:turn:${turnId}`;
   }
 
-  private stopChannel(): string {
-    return `${this.settings.prefix}:turn-stop`;
+  private channel(kind: 'stop' | 'hold' | 'hold-client'): string {
+    return `${this.settings.prefix}:turn-${kind}`;
   }
 }
 

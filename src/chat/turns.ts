@@ -78,7 +78,16 @@ export class Turns {
     /** With several instances: where turns are mirrored, so that any instance can resume or stop them. */
     private readonly shared?: { logs: SharedTurnLogs; logger: Logger },
   ) {
-    shared?.logs.onStop((turnId) => this.running.get(turnId)?.stop.abort());
+    shared?.logs.listen({
+      stop: (turnId) => this.running.get(turnId)?.stop.abort(),
+      hold: (turnId) => {
+        const turn = this.running.get(turnId);
+        if (turn !== undefined) this.renewDetach(turn);
+      },
+      holdClient: (key) => {
+        for (const turn of this.running.values()) if (turn.leftKeys?.has(key) === true) this.renewDetach(turn);
+      },
+    });
   }
 
   /**
@@ -171,11 +180,16 @@ export class Turns {
     }
   }
 
-  /** A client that left under `key` is back (a recovered socket): it holds again the turns it held. */
+  /**
+   * A client that left under `key` is back (a recovered socket): it holds
+   * again the turns it held, here and, with a shared log, on the instance
+   * running them (a socket that dropped there and recovered here).
+   */
   rejoin(key: string, gone: AbortSignal): void {
     for (const turn of this.running.values()) {
       if (turn.leftKeys?.delete(key) === true) this.hold(turn, { gone, endsWithClient: false, key });
     }
+    this.shared?.logs.holdClient(key, gone);
   }
 
   private find(turnId: string, userId: string): RunningTurn | undefined {
@@ -214,10 +228,16 @@ export class Turns {
     turn.forgetClients.push(() => signal.removeEventListener('abort', listener));
   }
 
-  /** Nobody holds the turn any more: it goes on for the detach time, or stops now. */
+  /** A client on another instance reads a detached turn: its detach time starts again. */
+  private renewDetach(turn: RunningTurn): void {
+    if (turn.detachTimer !== undefined) this.detach(turn);
+  }
+
+  /** Nobody holds the turn any more (here): it goes on for the detach time from now, or stops now. */
   private detach(turn: RunningTurn): void {
     const { detachMs } = this.settings;
     if (!turn.detachable || detachMs === 0) return turn.stop.abort();
+    clearTimeout(turn.detachTimer);
     turn.detachTimer = setTimeout(() => turn.stop.abort(), detachMs);
   }
 

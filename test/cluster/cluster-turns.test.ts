@@ -45,8 +45,14 @@ describe.skipIf(!available)('turns across instances behind nginx', () => {
   const authorized = () => ({ ...json, authorization: `Bearer ${token}` });
 
   beforeAll(async () => {
-    // A short heartbeat: a killed instance's replies are swept within a second or two.
-    cluster = await startCluster(3, { INSTANCE_HEARTBEAT_MS: '300', REPLY_CHECKPOINT_MS: '100', PROVIDER_MAX_RETRIES: '0' });
+    cluster = await startCluster(3, {
+      // A short heartbeat: a killed instance's replies are swept within a second or two.
+      INSTANCE_HEARTBEAT_MS: '300',
+      REPLY_CHECKPOINT_MS: '100',
+      PROVIDER_MAX_RETRIES: '0',
+      // Shorter than the slow replies below: A keeps a turn its client left only because a client reads it elsewhere.
+      TURN_DETACH_SECONDS: '2',
+    });
     token = await signToken('cluster-turns-user');
   });
   beforeEach(() => {
@@ -59,8 +65,10 @@ describe.skipIf(!available)('turns across instances behind nginx', () => {
     await cluster?.close();
   });
 
-  it('/v1 SSE: dropped on A, resumed on C and through nginx with Last-Event-ID: the rest once, in order', async () => {
+  it('/v1 SSE: dropped on A, resumed on C and through nginx with Last-Event-ID: the rest once, in order, for longer than A would keep it alone', async () => {
     const [a, , c] = cluster.instances;
+    // 3.2 s: A's client leaves at about 0.4 s, so A alone would abort it at 2.4 s.
+    cluster.fake.behaviour.tokenDelayMs = 80;
     const drop = new AbortController();
     const first = await fetch(`${a!.url}/v1/chat/completions`, {
       method: 'POST',
@@ -111,11 +119,12 @@ describe.skipIf(!available)('turns across instances behind nginx', () => {
     await expectChatResumedOnNewSocket({ from: a!.url, to: c!.url, token, sockets }, reply);
   });
 
-  it('seed 000: an unchanged socket.io-client cut off from A for 1 s that comes back on C gets every chunk, once (recovery through Redis)', async () => {
+  it('seed 000: an unchanged socket.io-client cut off from A that comes back on C gets every chunk, once (recovery through Redis)', async () => {
     const [a, , c] = cluster.instances;
-    Object.assign(cluster.fake.behaviour, { reply, tokenDelayMs: 60 });
+    // 3.2 s, longer than A keeps a turn whose socket dropped unless the recovered socket holds it from C.
+    cluster.fake.behaviour.tokenDelayMs = 80;
     const address = (instance: { url: string }) => ({ host: '127.0.0.1', port: Number(new URL(instance.url).port) });
-    await expectEveryChunkAcrossACut({ from: address(a!), to: address(c!), cutMs: 1000, token, sockets }, reply);
+    await expectEveryChunkAcrossACut({ from: address(a!), to: address(c!), cutMs: 300, token, sockets }, reply);
   }, 20_000);
 
   it('a stop sent to B aborts the upstream stream A runs, and A’s client gets the last interrupted event', async () => {
