@@ -5,6 +5,9 @@
  * concurrencies and token delays. Parley stores every turn (SQLite).
  *
  *   npx tsx bench/relay.ts [--tiny] [--concurrency=1,50,200] [--delay=0,20] [--rounds=3]
+ *   npx tsx bench/relay.ts --turn-log [--concurrency=1,50] ...
+ *     (adds, side by side, resumable turns (X-Parley-Resumable: an id line per
+ *     event) and a second Parley with REDIS_URL mirroring every turn to Redis Streams)
  *   npx tsx bench/relay.ts --concurrency=200 --delay=0 --profile-dir=/tmp/parley-prof
  *     (Parley and the byte proxy run with --cpu-prof; summarize with bench/lib/summarize-profile.ts)
  */
@@ -18,6 +21,8 @@ import { isTiny, printJsonLine, printTable } from './lib/report.js';
 import { openaiStreamTarget } from './lib/stream-targets.js';
 import { tempSqlite, type TempDatabase } from './lib/temp-database.js';
 import { benchReply } from './lib/token-meter.js';
+import { redisTestPrefix } from '../test/support/redis-test-prefix.js';
+import { redisUrl } from '../test/support/services.js';
 import { startByteProxy, startFakeUpstream, stopAll, type UrlProcess } from './lib/upstream-processes.js';
 
 process.chdir(fileURLToPath(new URL('..', import.meta.url)));
@@ -30,6 +35,7 @@ const size = {
   rounds: Number(argValue('rounds') ?? (tiny ? 1 : 3)),
 };
 const profileDir = argValue('profile-dir');
+const turnLog = process.argv.includes('--turn-log');
 
 function plan(concurrency: number, delayMs: number, rounds = size.rounds): RunPlan {
   // Two streams per client at 1 client and 20 ms, so TTFT has more than one sample per round.
@@ -57,7 +63,10 @@ async function runPhase(delayMs: number): Promise<RelayRow[]> {
   let fake: UrlProcess | undefined;
   let proxy: UrlProcess | undefined;
   let parley: ParleyProcess | undefined;
+  let redisParley: ParleyProcess | undefined;
   let database: TempDatabase | undefined;
+  let redisDatabase: TempDatabase | undefined;
+  const redis = turnLog ? redisTestPrefix() : undefined;
   try {
     fake = await startFakeUpstream({ reply: benchReply(size.replyTokens), tokenDelayMs: delayMs, firstTokenDelayMs: 0, usage: true });
     const profiled = profileDir === undefined ? undefined : ['--cpu-prof', `--cpu-prof-dir=${profileDir}`];
@@ -69,6 +78,23 @@ async function runPhase(delayMs: number): Promise<RelayRow[]> {
       openaiStreamTarget('proxy', proxy.pid, proxy.url),
       openaiStreamTarget('direct', undefined, fake.url),
     ];
+    if (redis !== undefined) {
+      redisDatabase = await tempSqlite();
+      redisParley = await startParley({
+        databaseUrl: redisDatabase.url,
+        openaiBaseUrl: `${fake.url}/v1`,
+        env: {
+          REDIS_URL: redisUrl(),
+          TURN_REDIS_PREFIX: redis.prefix,
+          RATE_LIMIT_REDIS_PREFIX: `${redis.prefix}:rate`,
+          JOB_QUEUE_PREFIX: redis.prefix,
+        },
+      });
+      targets.push(
+        openaiStreamTarget('parley-resumable', parley.pid, parley.url, { 'x-parley-resumable': 'true' }),
+        openaiStreamTarget('parley-redis', redisParley.pid, redisParley.url),
+      );
+    }
     // JIT and connection pools warm before anything counts; all targets at once to save time.
     await Promise.all(
       targets.map((target) => runAlternating([target], { ...plan(tiny ? 2 : 20, delayMs, 1) }, `relay warm-up d=${delayMs}`)),
@@ -80,7 +106,9 @@ async function runPhase(delayMs: number): Promise<RelayRow[]> {
     }
     return phaseRows;
   } finally {
-    await stopAll([fake, proxy, parley]);
+    await stopAll([fake, proxy, parley, redisParley]);
     await database?.drop();
+    await redisDatabase?.drop();
+    await redis?.remove();
   }
 }

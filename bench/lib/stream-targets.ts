@@ -45,14 +45,20 @@ export function httpTarget(options: {
 }
 
 /** `POST /v1/chat/completions` with stream and usage, at `baseUrl` (the fake, the proxy or Parley). */
-export function openaiStreamTarget(name: string, pid: number | undefined, baseUrl: string): StreamTarget {
+/** `headers`: on top of the OpenAI ones (X-Parley-Resumable, say). */
+export function openaiStreamTarget(
+  name: string,
+  pid: number | undefined,
+  baseUrl: string,
+  headers: Record<string, string> = {},
+): StreamTarget {
   const body = JSON.stringify({
     model: 'gpt-4o-mini',
     messages: [{ role: 'user', content: 'Tell me something.' }],
     stream: true,
     stream_options: { include_usage: true },
   });
-  return httpTarget({ name, pid, url: `${baseUrl}/v1/chat/completions`, body: () => body, headers: OPENAI_HEADERS });
+  return httpTarget({ name, pid, url: `${baseUrl}/v1/chat/completions`, body: () => body, headers: { ...OPENAI_HEADERS, ...headers } });
 }
 
 /** Seed 003's SSE: one session per client, continued stream after stream (its history is read each turn). */
