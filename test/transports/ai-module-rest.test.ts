@@ -255,7 +255,8 @@ describe("seed 001's REST API under /api/v1/ai", () => {
       expect(read).toMatchObject({ id: first.conversationId, userId: 'erin', title: list.data[0].title });
       expect(read.messages.map((message: { role: string }) => message.role)).toEqual(['USER', 'ASSISTANT', 'USER', 'ASSISTANT']);
       const [question, answer, thanks, reply] = read.messages;
-      expect(Object.keys(question).sort()).toEqual(['content', 'createdAt', 'id', 'model', 'role', 'tokens']);
+      expect(Object.keys(question).sort()).toEqual(['content', 'createdAt', 'id', 'model', 'role', 'status', 'tokens']);
+      expect(read.messages.map((message: { status: string }) => message.status)).toEqual(['complete', 'complete', 'complete', 'complete']);
       expect(question).toMatchObject({ tokens: null, model: null });
       expect(thanks).toMatchObject({ content: 'Thanks', tokens: null, model: null });
       expect(answer).toMatchObject({ id: first.messageId, content: first.content, tokens: first.tokens, model: 'gpt-4' });
