@@ -1,5 +1,5 @@
 import type { Namespace, Socket } from 'socket.io';
-import type { ErrorCode } from '../../core/errors.js';
+import type { SocketErrorDetails } from '../../realtime/socket-error-details.js';
 import type { Identity } from '../../core/identity.js';
 import type { ClientEventTable } from '../../realtime/socket-surface.js';
 import type { TurnResumePayload } from '../../realtime/turn-resume-payload.js';
@@ -45,14 +45,9 @@ export interface AiStreamChunk {
 export type AiStreamEnd = AiResponse;
 
 /** `requestId` is null when the failed event carried no valid one (or was clear_history). */
-export interface AiError {
+export interface AiError extends SocketErrorDetails {
   requestId: RequestId | null;
   error: string;
-  code: ErrorCode;
-  /** The payload field the error is about, when there is one. */
-  field?: string;
-  /** Seconds to wait before trying again (rate limits). */
-  retryAfter?: number;
 }
 
 export interface ChatConversation {
@@ -82,12 +77,8 @@ export interface ChatEnd {
   conversationId: string;
 }
 
-export interface ChatError {
+export interface ChatError extends SocketErrorDetails {
   message: string;
-  code: ErrorCode;
-  field?: string;
-  /** Seconds to wait before trying again (rate limits). */
-  retryAfter?: number;
 }
 
 /** Fields are null when there was nothing to stop, or when the stopped turn had not got that far. */

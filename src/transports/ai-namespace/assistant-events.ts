@@ -1,10 +1,11 @@
 import { reportUnexpected } from '../../realtime/unexpected-error.js';
+import { socketErrorDetails } from '../../realtime/socket-error-details.js';
 import { AppError } from '../../core/errors.js';
 import type { ServerDependencies } from '../../http/server-dependencies.js';
 import type { TurnReader } from '../../chat/turn-reader.js';
 import type { TurnClient } from '../../chat/turns.js';
 import type { ChatStore, Conversation, ConversationTarget, StoredMessage } from '../../store/chat-store.js';
-import type { AiError, AiResponse, AiSocket } from './ai-namespace-events.js';
+import type { AiResponse, AiSocket } from './ai-namespace-events.js';
 import { aiRequestSchema, clearHistorySchema, parsePayload, requestIdOf, type AiRequest, type RequestId } from './ai-namespace-payloads.js';
 import { AssistantRequestOrder } from './assistant-request-order.js';
 
@@ -128,9 +129,7 @@ async function findAssistantConversation(store: ChatStore, userId: string): Prom
 }
 
 export function emitAiError(socket: AiSocket, requestId: RequestId | null, error: AppError): void {
-  const payload: AiError = { requestId, error: error.message, code: error.code };
   // The engine calls the user's text `message`; on this API it is the `prompt`.
-  if (error.field !== undefined) payload.field = error.field === 'message' ? 'prompt' : error.field;
-  if (error.retryAfterSeconds !== undefined) payload.retryAfter = error.retryAfterSeconds;
-  socket.emit('ai_error', payload);
+  const details = socketErrorDetails(error, (field) => (field === 'message' ? 'prompt' : field));
+  socket.emit('ai_error', { requestId, error: error.message, ...details });
 }

@@ -1,4 +1,5 @@
 import { reportUnexpected } from '../../realtime/unexpected-error.js';
+import { socketErrorDetails } from '../../realtime/socket-error-details.js';
 import type { ChatEvent } from '../../chat/chat-events.js';
 import { AppError } from '../../core/errors.js';
 import type { Identity } from '../../core/identity.js';
@@ -8,7 +9,7 @@ import type { TurnReader } from '../../chat/turn-reader.js';
 import type { StartRequest, TurnClient } from '../../chat/turns.js';
 import { InFlightTurns } from '../../realtime/in-flight-turns.js';
 import type { ConversationTarget } from '../../store/chat-store.js';
-import type { AiSocket, ChatError } from './ai-namespace-events.js';
+import type { AiSocket } from './ai-namespace-events.js';
 import { chatStartSchema, parsePayload, type ChatStartRequest } from './ai-namespace-payloads.js';
 import { conversationTitle } from './conversation-title.js';
 
@@ -144,8 +145,5 @@ function emitChatEvent(socket: AiSocket, event: ChatEvent, state: ChatTurnState,
 }
 
 export function emitChatError(socket: AiSocket, error: AppError): void {
-  const payload: ChatError = { message: error.message, code: error.code };
-  if (error.field !== undefined) payload.field = error.field;
-  if (error.retryAfterSeconds !== undefined) payload.retryAfter = error.retryAfterSeconds;
-  socket.emit('chat:error', payload);
+  socket.emit('chat:error', { message: error.message, ...socketErrorDetails(error) });
 }

@@ -1,4 +1,5 @@
 import type { ClientEventTable } from '../../realtime/socket-surface.js';
+import type { SocketErrorDetails } from '../../realtime/socket-error-details.js';
 import type { ErrorCode } from '../../core/errors.js';
 
 /**
@@ -32,14 +33,11 @@ export interface StreamComplete {
 }
 
 /** The SSE error line and `ai:error`. `sessionId` is absent when the request never got one (bad payload, refused token). */
-export interface StreamFailure {
+/** `field` and `retryAfter` only on `ai:error`; the SSE error line has code and message. */
+export interface StreamFailure extends Partial<SocketErrorDetails> {
   error: string;
   code: ErrorCode;
   sessionId?: string;
-  /** The payload field at fault (`ai:error` only), e.g. 'message'. */
-  field?: string;
-  /** Seconds to wait before trying again (rate limits). */
-  retryAfter?: number;
 }
 
 export interface ClientToServerEvents {

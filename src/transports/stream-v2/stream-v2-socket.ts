@@ -1,4 +1,5 @@
 import { reportUnexpected } from '../../realtime/unexpected-error.js';
+import { socketErrorDetails } from '../../realtime/socket-error-details.js';
 import type { Namespace, Socket } from 'socket.io';
 import type { TurnReader } from '../../chat/turn-reader.js';
 import type { TurnClient } from '../../chat/turns.js';
@@ -102,9 +103,7 @@ async function emitTurn(socket: StreamV2Socket, reader: TurnReader, sessionId: s
 
 /** `sessionId` is the failed ai:chat's, sent or issued, so a client running several turns knows which one failed. */
 function emitFailure(socket: StreamV2Socket, error: AppError, sessionId?: string): void {
-  const failure: StreamFailure = { error: error.message, code: error.code };
+  const failure: StreamFailure = { error: error.message, ...socketErrorDetails(error) };
   if (sessionId !== undefined) failure.sessionId = sessionId;
-  if (error.field !== undefined) failure.field = error.field;
-  if (error.retryAfterSeconds !== undefined) failure.retryAfter = error.retryAfterSeconds;
   socket.emit('ai:error', failure);
 }

@@ -1,5 +1,5 @@
 import type { ClientEventTable } from '../../realtime/socket-surface.js';
-import type { ErrorCode } from '../../core/errors.js';
+import type { SocketErrorDetails } from '../../realtime/socket-error-details.js';
 
 /**
  * The wire payloads of seed 004's voice assistant (docs/protocols/voice.md)
@@ -39,12 +39,8 @@ export interface AiResponse {
 }
 
 /** `error`: always with a stable code; `field` names the payload field at fault. */
-export interface VoiceFailure {
+export interface VoiceFailure extends SocketErrorDetails {
   message: string;
-  code: ErrorCode;
-  field?: string;
-  /** Seconds to wait before trying again (rate limits). */
-  retryAfter?: number;
 }
 
 export interface ClientToServerEvents {

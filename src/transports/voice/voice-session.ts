@@ -1,4 +1,5 @@
 import type { Turns } from '../../chat/turns.js';
+import { socketErrorDetails } from '../../realtime/socket-error-details.js';
 import { isAbortError } from '../../core/errors.js';
 import type { Logger } from '../../core/logger.js';
 import { reportUnexpected } from '../../realtime/unexpected-error.js';
@@ -12,7 +13,7 @@ import type { DecoderSlots } from '../../voice/decoder-slots.js';
 import { RecordingDecoder } from '../../voice/recording-decoder.js';
 import type { SpeechToText, TextToSpeech } from '../../voice/speech-engines.js';
 import { UtteranceDetector } from '../../voice/utterance-detector.js';
-import type { AiResponse, ServerToClientEvents, VoiceFailure } from './voice-events.js';
+import type { AiResponse, ServerToClientEvents } from './voice-events.js';
 
 export interface VoiceSessionDependencies {
   turns: Turns;
@@ -232,9 +233,6 @@ export class VoiceSession {
   report(error: unknown): void {
     if (this.closing.signal.aborted || isAbortError(error)) return;
     const appError = reportUnexpected(this.dependencies.logger, error, 'voice');
-    const failure: VoiceFailure = { message: appError.message, code: appError.code };
-    if (appError.field !== undefined) failure.field = appError.field;
-    if (appError.retryAfterSeconds !== undefined) failure.retryAfter = appError.retryAfterSeconds;
-    this.client.emit('error', failure);
+    this.client.emit('error', { message: appError.message, ...socketErrorDetails(appError) });
   }
 }
