@@ -110,10 +110,10 @@ export class RedisTurnLogs implements SharedTurnLogs {
     return { log, wire: wireText === undefined || wireText === '' ? undefined : JSON.parse(wireText), close };
   }
 
-  /** Says now, and every holdIntervalMs until cleared, that a client reads the turn. */
-  private hold(turnId: string, channel: 'hold' | 'hold-client' = 'hold'): NodeJS.Timeout {
+  /** Says now, and every holdIntervalMs until cleared, that a client reads the turn `id` (or, on hold-client, that the client `id` is back). */
+  private hold(id: string, channel: 'hold' | 'hold-client' = 'hold'): NodeJS.Timeout {
     const publish = () => {
-      this.redis.publish(this.channel(channel), turnId).catch(() => {
+      this.redis.publish(this.channel(channel), id).catch(() => {
         // A hold missed is one the next interval makes up for; the turn's detach time covers several.
       });
     };

@@ -86,6 +86,34 @@ describe.skipIf(!redisAvailable)('a Redis outage', () => {
     expect((await call('POST', '/chat', { message: 'And now?' })).status).toBe(200);
   });
 
+  it('streams a turn while Redis is unreachable; a resume or stop that needs another instance answers 503, then works again', async () => {
+    const headers = { authorization: `Bearer ${token}`, 'content-type': 'application/json' };
+    relay.cut();
+    try {
+      const streamed = await fetch(`${server.url}/api/v2/ai/chat/stream`, {
+        method: 'POST',
+        headers,
+        body: JSON.stringify({ message: 'During the outage', sessionId: 'outage' }),
+      });
+      expect(streamed.status).toBe(200);
+      expect(await streamed.text()).toContain('"done":true');
+      // A turn this instance does not run may be another's: only Redis knows.
+      const resumed = await fetch(`${server.url}/api/v2/ai/chat/stream/elsewhere?after=0`, { headers });
+      expect(resumed.status).toBe(503);
+      expect(((await resumed.json()) as { error: { code: string } }).error.code).toBe('service_unavailable');
+      const stopped = await fetch(`${server.url}/api/v2/ai/chat/stream/elsewhere/stop`, { method: 'POST', headers });
+      expect(stopped.status).toBe(503);
+    } finally {
+      relay.restore();
+    }
+    await expect
+      .poll(async () => (await fetch(`${server.url}/api/v2/ai/chat/stream/elsewhere?after=0`, { headers })).status, {
+        timeout: 10_000,
+        interval: 200,
+      })
+      .toBe(404);
+  });
+
   it('shuts down while Redis is unreachable instead of waiting for it forever', async () => {
     const doomed = await serverBehindRedisRelay(fake);
     try {

@@ -24,6 +24,7 @@ export async function serverBehindRedisRelay(fake: FakeUpstream, env: Record<str
       REDIS_URL: `redis://127.0.0.1:${relay.port}`,
       JOB_QUEUE_PREFIX: keys.prefix,
       RATE_LIMIT_REDIS_PREFIX: keys.prefix,
+      TURN_REDIS_PREFIX: keys.prefix,
       ...env,
     },
   });
