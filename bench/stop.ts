@@ -5,6 +5,9 @@
  * share one clock; Parley runs in its own process, as always.
  *
  *   npx tsx bench/stop.ts [--tiny] [--trials=200]
+ *   npx tsx bench/stop.ts --cross-instance [--trials=200]
+ *     (two Parley processes on one Postgres and Redis: seed 003's stop
+ *     endpoint sent to the instance running the turn and to the other one)
  */
 import { fileURLToPath } from 'node:url';
 import { io, type Socket } from 'socket.io-client';
@@ -14,7 +17,9 @@ import { startParley, type ParleyProcess } from './lib/parley-process.js';
 import { isTiny, printJsonLine, printTable } from './lib/report.js';
 import { round, summarize } from './lib/stats.js';
 import { connect } from './lib/stream-targets.js';
-import { tempSqlite, type TempDatabase } from './lib/temp-database.js';
+import { tempPostgres, tempSqlite, type TempDatabase } from './lib/temp-database.js';
+import { redisTestPrefix } from '../test/support/redis-test-prefix.js';
+import { redisUrl } from '../test/support/services.js';
 import { benchReply, countTokenMarks, countTokenMarksInText } from './lib/token-meter.js';
 
 process.chdir(fileURLToPath(new URL('..', import.meta.url)));
@@ -23,6 +28,7 @@ const tiny = isTiny();
 const trials = Number(argValue('trials') ?? (tiny ? 3 : 200));
 const warmupTrials = tiny ? 1 : 5;
 const tokenDelayMs = 20;
+const crossInstance = process.argv.includes('--cross-instance');
 
 /** One stream on a surface: `begin` starts it and calls `firstToken` on its first token; `stop` is the client's stop. */
 interface Trial {
@@ -40,19 +46,33 @@ interface Surface {
 
 let fake: FakeUpstream | undefined;
 let parley: ParleyProcess | undefined;
+let other: ParleyProcess | undefined;
 let database: TempDatabase | undefined;
+const redis = crossInstance ? redisTestPrefix() : undefined;
 const sockets: Socket[] = [];
 try {
   // A reply far longer than any trial: the stream is always cut by the stop.
   fake = await FakeUpstream.start({ reply: benchReply(5000), tokenDelayMs, firstTokenDelayMs: 0 });
-  database = await tempSqlite();
-  parley = await startParley({
-    databaseUrl: database.url,
-    openaiBaseUrl: fake.openaiBaseUrl,
-    // Aborting the fetch is the stop measured here: with the default detach time it would leave the turn running.
-    env: { ANTHROPIC_API_KEY: 'sk-ant-bench', ANTHROPIC_BASE_URL: fake.anthropicBaseUrl, TURN_DETACH_SECONDS: '0' },
-  });
-  const surfaces = await buildSurfaces(parley.url);
+  database = crossInstance ? await tempPostgres() : await tempSqlite();
+  const shared: Record<string, string> =
+    redis === undefined
+      ? {}
+      : {
+          REDIS_URL: redisUrl(),
+          TURN_REDIS_PREFIX: redis.prefix,
+          RATE_LIMIT_REDIS_PREFIX: `${redis.prefix}:rate`,
+          JOB_QUEUE_PREFIX: redis.prefix,
+        };
+  const start = () =>
+    startParley({
+      databaseUrl: database!.url,
+      openaiBaseUrl: fake!.openaiBaseUrl,
+      // Aborting the fetch is the stop measured here: with the default detach time it would leave the turn running.
+      env: { ANTHROPIC_API_KEY: 'sk-ant-bench', ANTHROPIC_BASE_URL: fake!.anthropicBaseUrl, TURN_DETACH_SECONDS: '0', ...shared },
+    });
+  parley = await start();
+  if (crossInstance) other = await start();
+  const surfaces = other === undefined ? await buildSurfaces(parley.url) : stopEndpointSurfaces(parley.url, other.url);
   const rows = [];
   for (const surface of surfaces) {
     for (let i = 0; i < warmupTrials; i++) await timeStop(fake, surface);
@@ -88,8 +108,34 @@ try {
 } finally {
   for (const socket of sockets) socket.disconnect();
   await parley?.stop();
+  await other?.stop();
   await fake?.close();
   await database?.drop();
+  await redis?.remove();
+}
+
+/** Seed 003's stop endpoint, sent to the instance running the turn and to another one (the stop then goes through Redis). */
+function stopEndpointSurfaces(runningUrl: string, otherUrl: string): Surface[] {
+  const surface = (name: string, stopUrl: string): Surface => ({
+    name,
+    how: 'POST …/stop',
+    trial: async () => {
+      const reading = fetchTrial(`${runningUrl}/api/v2/ai/chat/stream`, { message: 'Tell me something.', sessionId: 'stop-bench' });
+      return {
+        begin: (firstToken) => reading.begin(firstToken),
+        stop: () => {
+          void fetch(`${stopUrl}/api/v2/ai/chat/stream/${reading.turnId()}/stop`, {
+            method: 'POST',
+            headers: { authorization: 'Bearer sk-bench' },
+          });
+        },
+        async settle() {
+          reading.stop();
+        },
+      };
+    },
+  });
+  return [surface('seed 003 SSE, stop on the same instance', runningUrl), surface('seed 003 SSE, stop on another instance', otherUrl)];
 }
 
 /**
@@ -199,10 +245,12 @@ async function buildSurfaces(parleyUrl: string): Promise<Surface[]> {
   ];
 }
 
-/** A streamed POST whose stop is aborting the fetch. */
-function fetchTrial(url: string, body: unknown): Trial {
+/** A streamed POST whose stop is aborting the fetch; `turnId` is its X-Parley-Turn-Id once it began. */
+function fetchTrial(url: string, body: unknown): Trial & { turnId(): string } {
   const controller = new AbortController();
+  let turnId = '';
   return {
+    turnId: () => turnId,
     async begin(firstToken) {
       const response = await fetch(url, {
         method: 'POST',
@@ -211,6 +259,7 @@ function fetchTrial(url: string, body: unknown): Trial {
         signal: controller.signal,
       });
       if (response.status !== 200) throw new Error(`${url}: HTTP ${response.status} ${await response.text()}`);
+      turnId = response.headers.get('x-parley-turn-id') ?? '';
       const reader = response.body!.getReader();
       // Reads until the first token, in the background, then leaves the rest unread until the abort.
       void (async () => {
