@@ -91,7 +91,7 @@ describe.skipIf(!available)('turns across instances behind nginx', () => {
     }
   });
 
-  it('seed 003 SSE: dropped on A, resumed on C with ?after=: the rest once, ending with done', async () => {
+  it('seed 003 SSE: dropped on A, resumed on C and through nginx with ?after=: the rest once, ending with done', async () => {
     const [a, , c] = cluster.instances;
     const drop = new AbortController();
     const first = await fetch(`${a!.url}/api/v2/ai/chat/stream`, {
@@ -102,12 +102,14 @@ describe.skipIf(!available)('turns across instances behind nginx', () => {
     });
     const turnId = first.headers.get('x-parley-turn-id')!;
     const before = await readEvents(first, (events) => events.length >= 4, drop);
-    const resumed = await fetch(`${c!.url}/api/v2/ai/chat/stream/${turnId}?after=${before.lastId}`, { headers: authorized() });
-    expect(resumed.status).toBe(200);
-    const after = await readEvents(resumed);
-    expect(JSON.parse(after.events.at(-1)!.data)).toEqual({ done: true, sessionId: 'moving' });
-    expectContinues(after.events, before.lastId);
-    expect(textOf(before.events, (line) => line.content) + textOf(after.events, (line) => line.content)).toBe(reply);
+    for (const url of [c!.url, cluster.url]) {
+      const resumed = await fetch(`${url}/api/v2/ai/chat/stream/${turnId}?after=${before.lastId}`, { headers: authorized() });
+      expect(resumed.status, url).toBe(200);
+      const after = await readEvents(resumed);
+      expect(JSON.parse(after.events.at(-1)!.data)).toEqual({ done: true, sessionId: 'moving' });
+      expectContinues(after.events, before.lastId);
+      expect(textOf(before.events, (line) => line.content) + textOf(after.events, (line) => line.content), url).toBe(reply);
+    }
     // Another user finds nothing there.
     const stranger = `Bearer ${await signToken('someone-else')}`;
     const refused = await fetch(`${c!.url}/api/v2/ai/chat/stream/${turnId}?after=0`, { headers: { authorization: stranger } });
