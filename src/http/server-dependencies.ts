@@ -9,7 +9,12 @@ import type { ChatStore } from '../store/chat-store.js';
 import type { AiJobQueue } from '../transports/ai-module-rest/ai-jobs.js';
 import type { SpeechEngines } from '../voice/speech-engines.js';
 
-/** What every transport is built from; assembled once in src/app/app.ts. */
+/**
+ * What every transport is built from; assembled once in src/app/app.ts. A
+ * surface's entry point (its route plugin or socket surface) gets it whole;
+ * each route and event handler under it declares the part it uses, as a
+ * `Pick<ServerDependencies, …>`, so what a handler can reach is in its signature.
+ */
 export interface ServerDependencies {
   config: Config;
   engine: ChatEngine;

@@ -2,7 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import type { ServerDependencies } from '../http/server-dependencies.js';
 
 /** GET /health: 200 when the database answers, 503 when it does not. */
-export function registerHealthRoute(app: FastifyInstance, { store, providers }: ServerDependencies): void {
+export function registerHealthRoute(app: FastifyInstance, { store, providers }: Pick<ServerDependencies, 'providers' | 'store'>): void {
   app.get('/health', async (request, reply) => {
     try {
       await store.ping();

@@ -15,7 +15,11 @@ import type { RequestIdentities } from './request-identities.js';
  * client that drops does not stop it: the reply is stored complete, for
  * GET …/conversations/{id}/messages to read.
  */
-export function registerChatRoute(app: FastifyInstance, dependencies: ServerDependencies, identities: RequestIdentities): void {
+export function registerChatRoute(
+  app: FastifyInstance,
+  dependencies: Pick<ServerDependencies, 'config' | 'store' | 'turns'>,
+  identities: RequestIdentities,
+): void {
   const schema = {
     summary: 'Send a chat message and get the whole reply',
     tags: ['ai-module'],

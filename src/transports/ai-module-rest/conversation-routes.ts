@@ -13,7 +13,11 @@ import type { RequestIdentities } from './request-identities.js';
 const tags = ['ai-module'];
 
 /** /api/v1/ai/conversations: the caller's seed-001 conversations, whichever transport made them. */
-export function registerConversationRoutes(app: FastifyInstance, dependencies: ServerDependencies, identities: RequestIdentities): void {
+export function registerConversationRoutes(
+  app: FastifyInstance,
+  dependencies: Pick<ServerDependencies, 'store'>,
+  identities: RequestIdentities,
+): void {
   registerCreate(app, dependencies.store, identities);
   registerList(app, dependencies.store, identities);
   registerRead(app, dependencies.store, identities);

@@ -8,7 +8,7 @@ import { embeddingsBodySchema } from './ai-module-requests.js';
 import { embeddingsResponseSchema } from './ai-module-responses.js';
 
 /** POST /api/v1/ai/embeddings through the provider layer (text-embedding-3-small by default). */
-export function registerEmbeddingsRoute(app: FastifyInstance, dependencies: ServerDependencies): void {
+export function registerEmbeddingsRoute(app: FastifyInstance, dependencies: Pick<ServerDependencies, 'config' | 'providers'>): void {
   const schema = {
     summary: 'Generate an embedding vector for a text',
     tags: ['ai-module'],

@@ -20,7 +20,7 @@ const tags = ['ai-module jobs'];
  */
 export function registerJobRoutes(
   app: FastifyInstance,
-  dependencies: ServerDependencies,
+  dependencies: Pick<ServerDependencies, 'providers' | 'store'>,
   jobs: AiJobQueue,
   identities: RequestIdentities,
 ): void {
@@ -30,7 +30,7 @@ export function registerJobRoutes(
 
 function registerQueueRoutes(
   app: FastifyInstance,
-  dependencies: ServerDependencies,
+  dependencies: Pick<ServerDependencies, 'providers' | 'store'>,
   jobs: AiJobQueue,
   identities: RequestIdentities,
 ): void {

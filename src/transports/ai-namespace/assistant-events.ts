@@ -55,7 +55,12 @@ export function registerAssistantEvents(socket: AiSocket, dependencies: ServerDe
   });
 }
 
-async function runAssistantTurn(socket: AiSocket, dependencies: ServerDependencies, request: AiRequest, client: TurnClient): Promise<void> {
+async function runAssistantTurn(
+  socket: AiSocket,
+  dependencies: Pick<ServerDependencies, 'config' | 'turns'>,
+  request: AiRequest,
+  client: TurnClient,
+): Promise<void> {
   // The socket may have gone while the request waited for a clear_history.
   if (client.gone.aborted) return;
   const settings = dependencies.config.surfaces.assistant;
@@ -107,7 +112,7 @@ function emitReply(socket: AiSocket, request: AiRequest, message: StoredMessage,
   socket.emit('ai_stream_end', reply);
 }
 
-async function clearHistory(socket: AiSocket, { store, logger }: ServerDependencies): Promise<void> {
+async function clearHistory(socket: AiSocket, { store, logger }: Pick<ServerDependencies, 'logger' | 'store'>): Promise<void> {
   const { userId } = socket.data.identity;
   try {
     const conversation = await findAssistantConversation(store, userId);

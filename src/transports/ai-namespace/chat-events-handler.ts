@@ -73,7 +73,7 @@ function authorizedChatStart(identity: Identity, payload: unknown): ChatStartReq
 
 async function runChatTurn(
   socket: AiSocket,
-  dependencies: ServerDependencies,
+  dependencies: Pick<ServerDependencies, 'config' | 'turns'>,
   request: ChatStartRequest,
   signal: AbortSignal,
   client: TurnClient,

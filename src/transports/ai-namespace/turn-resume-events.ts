@@ -16,7 +16,7 @@ import { emitChatError, emitChatTurn, type ChatWire } from './chat-events-handle
  * that is not the user's, or no longer kept, is a `not_found` error event
  * of chat:start's kind (chat:error), the API that names turns by messageId.
  */
-export function registerTurnResume(socket: AiSocket, dependencies: ServerDependencies, client: TurnClient): void {
+export function registerTurnResume(socket: AiSocket, dependencies: Pick<ServerDependencies, 'logger' | 'turns'>, client: TurnClient): void {
   socket.on('turn:resume', (payload: unknown) => {
     const resume = parsePayload(turnResumeSchema, payload);
     if (resume instanceof AppError) return emitChatError(socket, resume);

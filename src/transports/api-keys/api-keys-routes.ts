@@ -16,7 +16,10 @@ const maxKeysPerUser = 50;
  * keys. The key is returned once, at creation; only its hash is stored, and
  * a revoked key is refused from the next request on.
  */
-export async function apiKeysRoutes(app: FastifyInstance, { authenticator, store }: ServerDependencies): Promise<void> {
+export async function apiKeysRoutes(
+  app: FastifyInstance,
+  { authenticator, store }: Pick<ServerDependencies, 'authenticator' | 'store'>,
+): Promise<void> {
   const routes = app.withTypeProvider<ZodTypeProvider>();
 
   routes.post('/api/v1/api-keys', { schema: { body: createKeyBody } }, async (request, reply) => {

@@ -20,7 +20,10 @@ const sendDescription =
   'message_start, delta…, then done or error. See docs/protocols/chat-sessions.md.';
 
 /** POST /api/v1/chat/messages and GET /api/v1/chat/messages/{session_id} (seed 002). */
-export function registerMessageRoutes(app: FastifyInstance, dependencies: ServerDependencies): void {
+export function registerMessageRoutes(
+  app: FastifyInstance,
+  dependencies: Pick<ServerDependencies, 'authenticator' | 'config' | 'store' | 'turns'>,
+): void {
   const { authenticator, store, turns, config } = dependencies;
   const routes = app.withTypeProvider<ZodTypeProvider>();
 

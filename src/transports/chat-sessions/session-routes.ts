@@ -11,7 +11,7 @@ import { createSessionBodySchema, sessionListSchema, sessionPathSchema, sessionS
 const tags = ['chat-sessions'];
 
 /** POST, GET and DELETE /api/v1/chat/sessions (seed 002). */
-export function registerSessionRoutes(app: FastifyInstance, dependencies: ServerDependencies): void {
+export function registerSessionRoutes(app: FastifyInstance, dependencies: Pick<ServerDependencies, 'authenticator' | 'store'>): void {
   const { authenticator, store } = dependencies;
   const routes = app.withTypeProvider<ZodTypeProvider>();
 

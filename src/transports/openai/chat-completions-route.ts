@@ -29,7 +29,10 @@ const resumeSchema = {
  * stream's events carry ids and GET /v1/chat/completions/{turnId}/stream
  * picks it up again.
  */
-export function registerChatCompletionsRoute(app: FastifyInstance, dependencies: ServerDependencies): void {
+export function registerChatCompletionsRoute(
+  app: FastifyInstance,
+  dependencies: Pick<ServerDependencies, 'authenticator' | 'turns'>,
+): void {
   const routes = app.withTypeProvider<ZodTypeProvider>();
   routes.post('/v1/chat/completions', { schema: { body: chatCompletionRequestSchema } }, async (request, reply) => {
     const identity = await dependencies.authenticator.requireHeader(request.headers.authorization);

@@ -6,7 +6,10 @@ import { demoModelName } from '../../providers/demo-chat-provider.js';
  * GET /v1/models lists the models Parley's surfaces use by default. Any other
  * model name the upstream knows can still be requested.
  */
-export function registerModelsRoute(app: FastifyInstance, dependencies: ServerDependencies): void {
+export function registerModelsRoute(
+  app: FastifyInstance,
+  dependencies: Pick<ServerDependencies, 'authenticator' | 'config' | 'providers'>,
+): void {
   app.get('/v1/models', async (request) => {
     await dependencies.authenticator.requireHeader(request.headers.authorization);
     const created = Math.floor(Date.now() / 1000);
@@ -15,7 +18,7 @@ export function registerModelsRoute(app: FastifyInstance, dependencies: ServerDe
   });
 }
 
-function configuredModels({ config, providers }: ServerDependencies): string[] {
+function configuredModels({ config, providers }: Pick<ServerDependencies, 'config' | 'providers'>): string[] {
   const names = new Set(Object.values(config.surfaces).map((surface) => surface.model));
   return [...names].filter((name) => {
     try {

@@ -43,7 +43,12 @@ export const streamV2Socket: SocketSurface = (io, dependencies) => {
   });
 };
 
-async function runChat(socket: StreamV2Socket, dependencies: ServerDependencies, payload: ChatPayload, client: TurnClient): Promise<void> {
+async function runChat(
+  socket: StreamV2Socket,
+  dependencies: Pick<ServerDependencies, 'authenticator' | 'config' | 'turns'>,
+  payload: ChatPayload,
+  client: TurnClient,
+): Promise<void> {
   let session: StreamSession;
   try {
     const identity = await dependencies.authenticator.identify(payloadToken(payload.token));
@@ -63,7 +68,12 @@ async function runChat(socket: StreamV2Socket, dependencies: ServerDependencies,
  * any connection. A guest is its connection here, so only a signed-in user
  * resumes from a new one.
  */
-async function resumeChat(socket: StreamV2Socket, dependencies: ServerDependencies, payload: unknown, client: TurnClient): Promise<void> {
+async function resumeChat(
+  socket: StreamV2Socket,
+  dependencies: Pick<ServerDependencies, 'authenticator' | 'turns'>,
+  payload: unknown,
+  client: TurnClient,
+): Promise<void> {
   const resume = turnResumeSchema.safeParse(payload);
   if (!resume.success) return emitFailure(socket, payloadError(resume.error));
   let userId: string;

@@ -7,7 +7,7 @@ import type { StreamSession } from './session-identity.js';
  * the owner's keyed conversation, so both paths continue the same history.
  */
 export function streamV2Turn(
-  dependencies: ServerDependencies,
+  dependencies: Pick<ServerDependencies, 'config'>,
   session: StreamSession,
   content: string,
   clientAddress: string | undefined,
