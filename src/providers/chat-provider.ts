@@ -43,13 +43,23 @@ export interface ChatProvider {
 }
 
 export interface EmbeddingResult {
-  embedding: number[];
+  /** One vector per input text, in the inputs' order. */
+  embeddings: number[][];
   model: string;
+  /** Prompt tokens of all the inputs together. */
   tokens: number;
 }
 
+export interface EmbeddingRequest {
+  model: string;
+  texts: string[];
+  /** Shorter vectors, for models that make them (OpenAI's text-embedding-3). */
+  dimensions?: number;
+  signal?: AbortSignal;
+}
+
 export interface EmbeddingProvider {
-  embed(input: { model: string; text: string; signal?: AbortSignal }): Promise<EmbeddingResult>;
+  embed(request: EmbeddingRequest): Promise<EmbeddingResult>;
 }
 
 export interface ModerationResult {

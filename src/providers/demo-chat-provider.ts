@@ -1,6 +1,13 @@
 import { createHash } from 'node:crypto';
 import { countTokens } from '../core/token-counter.js';
-import type { ChatProvider, ChatRequest, EmbeddingProvider, EmbeddingResult, ProviderStreamPart } from './chat-provider.js';
+import type {
+  ChatProvider,
+  ChatRequest,
+  EmbeddingProvider,
+  EmbeddingRequest,
+  EmbeddingResult,
+  ProviderStreamPart,
+} from './chat-provider.js';
 
 export const demoModelName = 'parley-demo';
 
@@ -21,15 +28,21 @@ export class DemoChatProvider implements ChatProvider, EmbeddingProvider {
    * A deterministic 256-dimension unit vector derived from the text's hash:
    * stable for tests and demos, meaningless for similarity.
    */
-  async embed(input: { model: string; text: string }): Promise<EmbeddingResult> {
-    const bytes: number[] = [];
-    for (let block = 0; bytes.length < demoEmbeddingDimensions; block += 1) {
-      bytes.push(...createHash('sha256').update(`${block}:${input.text}`).digest());
-    }
-    const values = bytes.slice(0, demoEmbeddingDimensions).map((byte) => byte / 127.5 - 1);
-    const norm = Math.hypot(...values) || 1;
-    return { embedding: values.map((value) => value / norm), model: demoModelName, tokens: countTokens(input.text) };
+  async embed(request: EmbeddingRequest): Promise<EmbeddingResult> {
+    const dimensions = Math.min(request.dimensions ?? demoEmbeddingDimensions, demoEmbeddingDimensions);
+    const embeddings = request.texts.map((text) => demoEmbedding(text, dimensions));
+    const tokens = request.texts.reduce((total, text) => total + countTokens(text), 0);
+    return { embeddings, model: demoModelName, tokens };
   }
+}
+
+/** A unit vector derived from the text's hash: the same text always gets the same vector. */
+function demoEmbedding(text: string, dimensions: number): number[] {
+  const bytes: number[] = [];
+  for (let block = 0; bytes.length < dimensions; block += 1) bytes.push(...createHash('sha256').update(`${block}:${text}`).digest());
+  const values = bytes.slice(0, dimensions).map((byte) => byte / 127.5 - 1);
+  const norm = Math.hypot(...values) || 1;
+  return values.map((value) => value / norm);
 }
 
 const demoEmbeddingDimensions = 256;

@@ -6,6 +6,7 @@ import type {
   ChatProvider,
   ChatRequest,
   EmbeddingProvider,
+  EmbeddingRequest,
   EmbeddingResult,
   FinishReason,
   ModerationProvider,
@@ -65,14 +66,19 @@ export class OpenAIChatProvider implements ChatProvider, EmbeddingProvider, Mode
     );
   }
 
-  async embed(input: { model: string; text: string; signal?: AbortSignal }): Promise<EmbeddingResult> {
+  async embed(request: EmbeddingRequest): Promise<EmbeddingResult> {
     try {
-      const result = await withOneCallSignal(input.signal, (signal) =>
-        this.client.embeddings.create({ model: input.model, input: input.text }, { signal }),
-      );
-      const first = result.data[0];
-      if (first === undefined) throw new AppError('provider_error', 'OpenAI returned no embedding');
-      return { embedding: first.embedding, model: result.model, tokens: result.usage.prompt_tokens };
+      const body = {
+        model: request.model,
+        input: request.texts,
+        ...(request.dimensions === undefined ? {} : { dimensions: request.dimensions }),
+      };
+      const result = await withOneCallSignal(request.signal, (signal) => this.client.embeddings.create(body, { signal }));
+      if (result.data.length !== request.texts.length) {
+        throw new AppError('provider_error', `OpenAI returned ${result.data.length} embeddings for ${request.texts.length} inputs`);
+      }
+      const embeddings = [...result.data].sort((left, right) => left.index - right.index).map((item) => item.embedding);
+      return { embeddings, model: result.model, tokens: result.usage.prompt_tokens };
     } catch (error) {
       throw toUpstreamError(error, label);
     }

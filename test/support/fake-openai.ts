@@ -160,17 +160,22 @@ function streamChat(ex: Exchange, plan: ChatStreamPlan): void {
 
 function embeddings(ex: Exchange): void {
   if (!accepted(ex, ['model', 'input'])) return;
-  const { input, model, encoding_format } = ex.body;
+  const { input, model, encoding_format, dimensions } = ex.body;
   const inputs: unknown[] = typeof input === 'string' ? [input] : Array.isArray(input) ? input : [];
   if (inputs.length === 0 || !inputs.every((text): text is string => typeof text === 'string')) {
     return ex.send(400, openaiError("'input' must be a non-empty string or array of strings.", 'invalid_request_error', 'input'));
   }
+  if (dimensions !== undefined && !(Number.isInteger(dimensions) && dimensions > 0)) {
+    return ex.send(400, openaiError("'dimensions' must be a positive integer.", 'invalid_request_error', 'dimensions'));
+  }
   // The openai client asks for base64 by default and decodes it as little-endian float32.
   const encode = encoding_format === 'base64' ? toBase64 : (vector: number[]) => vector;
+  // text-embedding-3 shortens a vector by dropping its tail (OpenAI renormalizes; the fake's vectors are not unit length).
+  const shorten = (vector: number[]) => (dimensions === undefined ? vector : vector.slice(0, dimensions));
   const promptTokens = countWords(inputs.join(' '));
   ex.send(200, {
     object: 'list',
-    data: inputs.map((text, index) => ({ object: 'embedding', index, embedding: encode(fakeEmbedding(text)) })),
+    data: inputs.map((text, index) => ({ object: 'embedding', index, embedding: encode(shorten(fakeEmbedding(text))) })),
     model,
     usage: { prompt_tokens: promptTokens, total_tokens: promptTokens },
   });

@@ -169,7 +169,7 @@ describe("seed 001's REST API under /api/v1/ai", () => {
       expect(body.embedding.every((value: unknown) => typeof value === 'number' && !Number.isInteger(value))).toBe(true);
       expect(body.model).toBe('text-embedding-3-small');
       expect(body.tokens).toBe(5);
-      expect(fake.requests.at(-1)!.body).toMatchObject({ model: 'text-embedding-3-small', input: 'Text to generate embeddings for' });
+      expect(fake.requests.at(-1)!.body).toMatchObject({ model: 'text-embedding-3-small', input: ['Text to generate embeddings for'] });
     });
 
     it('uses the model the client names', async () => {

@@ -21,6 +21,6 @@ export function embeddingProvider(providers: ProviderRegistry): EmbeddingProvide
 }
 
 export async function createEmbedding(providers: ProviderRegistry, body: EmbeddingsBody, signal: AbortSignal): Promise<EmbeddingsResponse> {
-  const result = await embeddingProvider(providers).embed({ model: body.model ?? defaultEmbeddingModel, text: body.text, signal });
-  return { embedding: result.embedding, model: result.model, tokens: result.tokens };
+  const result = await embeddingProvider(providers).embed({ model: body.model ?? defaultEmbeddingModel, texts: [body.text], signal });
+  return { embedding: result.embeddings[0]!, model: result.model, tokens: result.tokens };
 }

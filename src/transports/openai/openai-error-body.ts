@@ -15,12 +15,12 @@ const errorTypes: Partial<Record<ErrorCode, string>> = {
   provider_rate_limited: 'rate_limit_error',
 };
 
-/** OpenAI's error shape, so OpenAI clients raise their usual typed errors. */
+/** OpenAI's error shape, so OpenAI clients raise their usual typed errors; `param` names the body field as OpenAI does (`input`, not `body.input`). */
 export const openAIErrorBody: ErrorBodyFormatter = (error) => ({
   error: {
     message: error.message,
     type: errorTypes[error.code] ?? 'api_error',
-    param: error.field ?? null,
+    param: error.field?.replace(/^body\./, '') ?? null,
     code: error.code,
   },
 });

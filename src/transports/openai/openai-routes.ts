@@ -2,6 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import { installErrorHandler } from '../../http/error-handler.js';
 import type { ServerDependencies } from '../../http/server-dependencies.js';
 import { registerChatCompletionsRoute } from './chat-completions-route.js';
+import { registerEmbeddingsRoute } from './embeddings-route.js';
 import { registerModelsRoute } from './models-route.js';
 import { openAIErrorBody } from './openai-error-body.js';
 
@@ -10,4 +11,5 @@ export async function openAIRoutes(app: FastifyInstance, dependencies: ServerDep
   installErrorHandler(app, openAIErrorBody);
   registerChatCompletionsRoute(app, dependencies);
   registerModelsRoute(app, dependencies);
+  registerEmbeddingsRoute(app, dependencies);
 }
