@@ -1,6 +1,5 @@
 import type { ChatEngine, TurnRequest } from './chat-engine.js';
 import type { ChatEvent } from './chat-events.js';
-import type { StoredMessage } from '../store/chat-store.js';
 import { AppError, toAppError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import type { SharedTurnLogs, TurnMirror } from './shared-turn-logs.js';
@@ -159,11 +158,6 @@ export class Turns {
     }
     if (this.shared === undefined) return 'unknown';
     return this.sharedCall(() => this.shared!.logs.stop(turnId, userId));
-  }
-
-  /** A reply swept as interrupted after its instance died: readers of its shared log get a last event. */
-  async endAbandoned(reply: StoredMessage): Promise<void> {
-    await this.shared?.logs.endAbandoned(reply);
   }
 
   /** Writes what the shared log still buffers. */
