@@ -218,6 +218,8 @@ export interface ChatStore {
   getUsage(userId: string): Promise<UsageTotals>;
   /** Lifetime and today's tokens; finishTurn adds to both in its atomic write. */
   getTokenUsage(userId: string): Promise<TokenUsage>;
+  /** Bills prompt tokens spent outside a turn (embeddings) to the user's lifetime and today's usage, creating the user if new. */
+  recordUsage(userId: string, promptTokens: number): Promise<void>;
 
   createApiKey(userId: string, input: NewApiKey): Promise<ApiKey>;
   /** Newest first, revoked ones included. */

@@ -192,6 +192,14 @@ export class KyselyChatStore implements ChatStore {
     );
   }
 
+  async recordUsage(userId: string, promptTokens: number): Promise<void> {
+    const now = timestamp();
+    const usage = { userId, promptTokens, completionTokens: 0, now };
+    await this.database.write((writeAtomically) =>
+      writeAtomically([this.writes.insertUserIfMissing(userId, now), this.writes.addUsage(usage), this.writes.addDailyUsage(usage)]),
+    );
+  }
+
   async checkpointReply(checkpoint: ReplyCheckpoint): Promise<void> {
     await this.database.write((writeAtomically) => writeAtomically([this.writes.checkpointReply(checkpoint)]));
   }

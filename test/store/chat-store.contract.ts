@@ -310,6 +310,16 @@ function defineReplyInProgressTests(store: () => ChatStore): void {
     expect((await store().listMessages(userId, turn.conversation.id, page)).items).toHaveLength(2);
   });
 
+  it('bills usage outside a turn to a new or known user, lifetime and today', async () => {
+    const userId = newUserId();
+    await store().recordUsage(userId, 7);
+    expect(await store().getTokenUsage(userId)).toEqual({ lifetimeTokens: 7, todayTokens: 7 });
+    const turn = await begin(store(), userId, newTarget());
+    await finish(store(), turn, { promptTokens: 10, completionTokens: 5 });
+    await store().recordUsage(userId, 3);
+    expect(await store().getTokenUsage(userId)).toEqual({ lifetimeTokens: 25, todayTokens: 25 });
+  });
+
   it('lists a reply in progress with its checkpointed text, counted once in the total, and then as it ended', async () => {
     const userId = newUserId();
     const turn = await begin(store(), userId, newTarget(), 'still answering?');

@@ -39,6 +39,9 @@ describe('POST /v1/embeddings', () => {
     expect(result.usage).toEqual({ prompt_tokens: 4, total_tokens: 4 });
     // What reached OpenAI is its own format: the inputs as one array.
     expect(fake.requests.at(-1)?.body).toMatchObject({ model: 'text-embedding-3-small', input: ['first text', 'second text'] });
+    // Billed to the caller (the local user in local mode), as a turn's prompt is.
+    const usage = (await (await fetch(`${server.url}/api/v1/ai/usage`)).json()) as { totalTokens: number };
+    expect(usage.totalTokens).toBe(4);
   });
 
   it('answers floats or base64 as asked, and passes dimensions on', async () => {

@@ -29,7 +29,7 @@ export const embeddingsRequestSchema = z.looseObject({
  */
 export function registerEmbeddingsRoute(
   app: FastifyInstance,
-  dependencies: Pick<ServerDependencies, 'authenticator' | 'config' | 'providers' | 'rateLimiter'>,
+  dependencies: Pick<ServerDependencies, 'authenticator' | 'config' | 'providers' | 'rateLimiter' | 'store'>,
 ): void {
   app.withTypeProvider<ZodTypeProvider>().post('/v1/embeddings', { schema: { body: embeddingsRequestSchema } }, async (request, reply) => {
     const identity = await dependencies.authenticator.requireHeader(request.headers.authorization);
@@ -56,6 +56,8 @@ export function registerEmbeddingsRoute(
       ...(body.dimensions == null ? {} : { dimensions: body.dimensions }),
       signal: clientDisconnectSignal(reply),
     });
+    // Billed like a turn's prompt: it counts in the user's usage and, for later turns, against their token budgets.
+    await dependencies.store.recordUsage(identity.userId, result.tokens);
     const encode = body.encoding_format === 'base64' ? toBase64 : (vector: number[]) => vector;
     return {
       object: 'list',
