@@ -8,7 +8,7 @@ import { ActiveTurns } from './active-turns.js';
 import { startReplyCheckpoints, type ReplyCheckpoints } from './reply-checkpoints.js';
 import { UnsavedEndings } from './unsaved-endings.js';
 import type { TurnClient, TurnGuard } from './turn-guard.js';
-import type { ChatMessage, FinishReason, ProviderStreamPart } from '../providers/chat-provider.js';
+import type { ChatMessage, FinishReason, ProviderStreamPart, SamplingOptions } from '../providers/chat-provider.js';
 import type { OpenedReply, ProviderRegistry, ResolvedModel } from '../providers/provider-registry.js';
 import type { BeginTurnResult, ChatStore, ConversationTarget, FinishTurnInput, MessageStatus, StoredMessage } from '../store/chat-store.js';
 
@@ -18,6 +18,7 @@ export interface TurnOptions {
   systemPrompt?: string | undefined;
   maxTokens?: number | undefined;
   temperature?: number | undefined;
+  sampling?: SamplingOptions | undefined;
   /** How many stored messages to send as context. */
   historyLimit: number;
 }
@@ -206,6 +207,7 @@ export class ChatEngine {
       messages: context.messages,
       maxTokens: request.options.maxTokens,
       temperature: request.options.temperature,
+      sampling: request.options.sampling,
       signal,
     });
   }

@@ -1,8 +1,8 @@
 import Anthropic from '@anthropic-ai/sdk';
 import type { EventSourceMessage } from 'eventsource-parser';
-import { AppError } from '../core/errors.js';
+import { AppError, invalidRequest } from '../core/errors.js';
 import type { AnthropicProviderConfig } from '../config/config.js';
-import type { ChatMessage, ChatProvider, ChatRequest, FinishReason, ProviderStreamPart } from './chat-provider.js';
+import type { ChatMessage, ChatProvider, ChatRequest, FinishReason, ProviderStreamPart, SamplingOptions } from './chat-provider.js';
 import { createNodeHttpFetch } from './node-http-fetch.js';
 import { openUpstreamStream, streamEndedEarly, type StreamDecoder } from './event-stream-reader.js';
 import type { UpstreamLabel } from './upstream-error.js';
@@ -27,6 +27,7 @@ export class AnthropicChatProvider implements ChatProvider {
   }
 
   async streamChat(request: ChatRequest): Promise<AsyncIterable<ProviderStreamPart>> {
+    const sampling = anthropicSampling(request.sampling);
     return openUpstreamStream(
       () =>
         this.client.messages
@@ -38,6 +39,7 @@ export class AnthropicChatProvider implements ChatProvider {
               stream: true,
               ...(request.system === undefined ? {} : { system: request.system }),
               ...(request.temperature === undefined ? {} : { temperature: Math.min(request.temperature, 1) }),
+              ...sampling,
             },
             { signal: request.signal },
           )
@@ -124,4 +126,24 @@ function toFinishReason(reason: string): FinishReason {
   if (reason === 'max_tokens') return 'length';
   if (reason === 'refusal') return 'content_filter';
   return 'other';
+}
+
+/** Claude has no seed nor penalties: asked for them, it refuses, naming the field, rather than dropping them. */
+const unsupportedByClaude = [
+  ['seed', 'seed'],
+  ['presencePenalty', 'presence_penalty'],
+  ['frequencyPenalty', 'frequency_penalty'],
+] as const;
+
+/** The sampling settings in Anthropic's names (`stop_sequences`, `top_p`, `metadata.user_id`). */
+function anthropicSampling(sampling: SamplingOptions | undefined) {
+  if (sampling === undefined) return {};
+  for (const [option, field] of unsupportedByClaude) {
+    if (sampling[option] !== undefined) throw invalidRequest(`${field}: Claude models do not support it`, field);
+  }
+  return {
+    ...(sampling.stop === undefined ? {} : { stop_sequences: sampling.stop }),
+    ...(sampling.topP === undefined ? {} : { top_p: sampling.topP }),
+    ...(sampling.user === undefined ? {} : { metadata: { user_id: sampling.user } }),
+  };
 }

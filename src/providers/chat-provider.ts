@@ -16,7 +16,20 @@ export interface ChatRequest {
   messages: ChatMessage[];
   maxTokens: number | undefined;
   temperature: number | undefined;
+  /** The client's other sampling settings, passed on where the provider has them (an adapter refuses what it cannot do). */
+  sampling?: SamplingOptions | undefined;
   signal: AbortSignal;
+}
+
+export interface SamplingOptions {
+  /** Up to 4 sequences that end the reply. */
+  stop?: string[];
+  topP?: number;
+  seed?: number;
+  presencePenalty?: number;
+  frequencyPenalty?: number;
+  /** The end user, for the provider's abuse monitoring. */
+  user?: string;
 }
 
 export type FinishReason = 'stop' | 'length' | 'content_filter' | 'other';

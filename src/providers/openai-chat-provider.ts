@@ -12,6 +12,7 @@ import type {
   ModerationProvider,
   ModerationResult,
   ProviderStreamPart,
+  SamplingOptions,
 } from './chat-provider.js';
 import { createNodeHttpFetch } from './node-http-fetch.js';
 import { openUpstreamStream, streamEndedEarly, type StreamDecoder } from './event-stream-reader.js';
@@ -57,6 +58,7 @@ export class OpenAIChatProvider implements ChatProvider, EmbeddingProvider, Mode
               stream_options: { include_usage: true },
               ...(request.maxTokens === undefined ? {} : { max_tokens: request.maxTokens }),
               ...(request.temperature === undefined ? {} : { temperature: request.temperature }),
+              ...openAISampling(request.sampling),
             },
             { signal: request.signal },
           )
@@ -96,6 +98,19 @@ export class OpenAIChatProvider implements ChatProvider, EmbeddingProvider, Mode
       throw toUpstreamError(error, label);
     }
   }
+}
+
+/** The sampling settings in OpenAI's names; absent ones are left out. */
+function openAISampling(sampling: SamplingOptions | undefined) {
+  if (sampling === undefined) return {};
+  return {
+    ...(sampling.stop === undefined ? {} : { stop: sampling.stop }),
+    ...(sampling.topP === undefined ? {} : { top_p: sampling.topP }),
+    ...(sampling.seed === undefined ? {} : { seed: sampling.seed }),
+    ...(sampling.presencePenalty === undefined ? {} : { presence_penalty: sampling.presencePenalty }),
+    ...(sampling.frequencyPenalty === undefined ? {} : { frequency_penalty: sampling.frequencyPenalty }),
+    ...(sampling.user === undefined ? {} : { user: sampling.user }),
+  };
 }
 
 interface ChatCompletionChunk {

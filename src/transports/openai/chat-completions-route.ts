@@ -7,7 +7,7 @@ import { notFound } from '../../core/errors.js';
 import type { ServerDependencies } from '../../http/server-dependencies.js';
 import { endAbandoned, httpTurnClient, respondWithTurn, resumePoint } from '../../http/turn-event-stream.js';
 import { toOpenAIFinishReason } from './chat-completion-chunks.js';
-import { chatCompletionRequestSchema, parseMessages } from './chat-completion-request.js';
+import { chatCompletionRequestSchema, parseMessages, refuseUnsupported, samplingOf } from './chat-completion-request.js';
 import { ChatCompletionStream, type ChatCompletionWire } from './chat-completion-stream.js';
 import { sendOpenAIError } from './openai-error-body.js';
 
@@ -37,6 +37,7 @@ export function registerChatCompletionsRoute(
   routes.post('/v1/chat/completions', { schema: { body: chatCompletionRequestSchema } }, async (request, reply) => {
     const identity = await dependencies.authenticator.requireHeader(request.headers.authorization);
     const body = request.body;
+    refuseUnsupported(body);
     const parsed = parseMessages(body.messages);
     const turn: StartRequest = {
       identity,
@@ -47,6 +48,7 @@ export function registerChatCompletionsRoute(
         model: body.model,
         maxTokens: body.max_completion_tokens ?? body.max_tokens ?? undefined,
         temperature: body.temperature ?? undefined,
+        sampling: samplingOf(body),
         historyLimit: 0,
       },
       client: { bucket: 'default', address: request.ip },
