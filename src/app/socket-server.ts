@@ -44,6 +44,15 @@ export async function attachSocketServer(
  */
 async function redisStreamsAdapter(redis: Redis, prefix: string) {
   const { createAdapter } = await import('@socket.io/redis-streams-adapter');
+  // The adapter reads and subscribes on duplicates of this connection, which do not inherit its
+  // listeners; an 'error' emitted on a connection with none (ioredis does so when a reply finds no
+  // command waiting, after a stalled network) would be an uncaught exception that ends the process.
+  const duplicate = redis.duplicate.bind(redis);
+  redis.duplicate = (override) => {
+    const copy = duplicate(override);
+    for (const listener of redis.listeners('error')) copy.on('error', listener as (error: Error) => void);
+    return copy;
+  };
   return createAdapter(redis, {
     streamName: `${prefix}:socket.io`,
     channelPrefix: `${prefix}:socket.io`,
