@@ -51,7 +51,7 @@ describe.skipIf(!available)('turns across instances behind nginx', () => {
       REPLY_CHECKPOINT_MS: '100',
       PROVIDER_MAX_RETRIES: '0',
       // Shorter than the slow replies below: A keeps a turn its client left only because a client reads it elsewhere.
-      TURN_DETACH_SECONDS: '2',
+      TURN_DETACH_SECONDS: '3',
     });
     token = await signToken('cluster-turns-user');
   });
@@ -67,8 +67,8 @@ describe.skipIf(!available)('turns across instances behind nginx', () => {
 
   it('/v1 SSE: dropped on A, resumed on C and through nginx with Last-Event-ID: the rest once, in order, for longer than A would keep it alone', async () => {
     const [a, , c] = cluster.instances;
-    // 3.2 s: A's client leaves at about 0.4 s, so A alone would abort it at 2.4 s.
-    cluster.fake.behaviour.tokenDelayMs = 80;
+    // 4 s: A's client leaves at about 0.5 s, so A alone would abort it at 3.5 s.
+    cluster.fake.behaviour.tokenDelayMs = 100;
     const drop = new AbortController();
     const first = await fetch(`${a!.url}/v1/chat/completions`, {
       method: 'POST',
@@ -125,8 +125,8 @@ describe.skipIf(!available)('turns across instances behind nginx', () => {
 
   it('seed 000: an unchanged socket.io-client cut off from A that comes back on C gets every chunk, once (recovery through Redis)', async () => {
     const [a, , c] = cluster.instances;
-    // 3.2 s, longer than A keeps a turn whose socket dropped unless the recovered socket holds it from C.
-    cluster.fake.behaviour.tokenDelayMs = 80;
+    // 4.8 s, longer than A keeps a turn whose socket dropped (3 s from about 0.4 s) unless the recovered socket holds it from C.
+    cluster.fake.behaviour.tokenDelayMs = 120;
     const address = (instance: { url: string }) => ({ host: '127.0.0.1', port: Number(new URL(instance.url).port) });
     await expectEveryChunkAcrossACut({ from: address(a!), to: address(c!), cutMs: 300, token, sockets }, reply);
   }, 20_000);
