@@ -123,7 +123,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     await store.close();
     throw error;
   });
-  const dependencies = { config, engine, turns, store, providers, authenticator, rateLimiter, logger, aiJobs, speech };
+  const dependencies = { config, engine, turns, store, providers, authenticator, rateLimiter, guard, logger, aiJobs, speech };
   const routeTable = new RouteTable();
   const server = await buildServer(dependencies, logger, routeTable);
   const socketRedis = redis?.duplicate({ commandTimeout: undefined, enableOfflineQueue: true, maxRetriesPerRequest: null });

@@ -102,12 +102,7 @@ export class TurnGuard {
     // a second time at the turn's start (the engine counts them exactly once the turn is admitted).
     const estimate = content.length + (maxReplyTokens ?? this.limits.budgetReserveTokens);
     for (;;) {
-      const usage = await this.store.getTokenUsage(userId);
-      const lifetimeRoom = lifetimeTokenBudget > 0 ? lifetimeTokenBudget - usage.lifetimeTokens : Infinity;
-      const todayRoom = dailyTokenBudget > 0 ? dailyTokenBudget - usage.todayTokens : Infinity;
-      // Seed 001's wording, so its clients recognise it.
-      if (lifetimeRoom <= 0) throw new AppError('forbidden', 'Token limit exceeded');
-      if (todayRoom <= 0) throw new AppError('forbidden', 'Token limit exceeded for today');
+      const { lifetimeRoom, todayRoom } = await this.budgetRoom(userId);
       const reservation = await this.budgets.reserve(userId, estimate, Math.min(lifetimeRoom, todayRoom));
       if (reservation.granted) return reservation.release;
       if (!background) {
@@ -120,6 +115,29 @@ export class TurnGuard {
       // A job is not retried: it waits in its queue slot for the running turns to settle instead.
       await setTimeout(budgetWaitMs, undefined, { signal });
     }
+  }
+
+  /**
+   * Refuses a user whose token budget is spent (403, seed 001's wording),
+   * for requests that are not turns (embeddings): they are billed after
+   * the fact, so nothing is reserved.
+   */
+  async refuseSpentBudget(userId: string): Promise<void> {
+    const { lifetimeTokenBudget, dailyTokenBudget } = this.limits;
+    if (lifetimeTokenBudget === 0 && dailyTokenBudget === 0) return;
+    await this.budgetRoom(userId);
+  }
+
+  /** What is left of the user's budgets; throws forbidden when either is spent. */
+  private async budgetRoom(userId: string): Promise<{ lifetimeRoom: number; todayRoom: number }> {
+    const { lifetimeTokenBudget, dailyTokenBudget } = this.limits;
+    const usage = await this.store.getTokenUsage(userId);
+    const lifetimeRoom = lifetimeTokenBudget > 0 ? lifetimeTokenBudget - usage.lifetimeTokens : Infinity;
+    const todayRoom = dailyTokenBudget > 0 ? dailyTokenBudget - usage.todayTokens : Infinity;
+    // Seed 001's wording, so its clients recognise it.
+    if (lifetimeRoom <= 0) throw new AppError('forbidden', 'Token limit exceeded');
+    if (todayRoom <= 0) throw new AppError('forbidden', 'Token limit exceeded for today');
+    return { lifetimeRoom, todayRoom };
   }
 
   private async checkModeration(content: string, model: string, signal: AbortSignal): Promise<void> {

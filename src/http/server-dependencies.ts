@@ -1,5 +1,6 @@
 import type { Authenticator } from '../auth/authenticator.js';
 import type { Config } from '../config/config.js';
+import type { TurnGuard } from '../chat/turn-guard.js';
 import type { Turns } from '../chat/turns.js';
 import type { ChatEngine } from '../chat/chat-engine.js';
 import type { Logger } from '../core/logger.js';
@@ -26,6 +27,8 @@ export interface ServerDependencies {
   logger: Logger;
   /** For requests that do not run a turn (embeddings, queued jobs); turns are limited by the engine. */
   rateLimiter: RateLimiter;
+  /** The turns' admission checks, for requests that are not turns but spend tokens (a spent budget refuses them too). */
+  guard: TurnGuard;
   /** Seed 001's background jobs; without it /api/v1/ai/jobs is not served. */
   aiJobs?: AiJobQueue;
   /** Seed 004's speech-to-text and text-to-speech. */

@@ -85,3 +85,28 @@ describe('POST /v1/embeddings', () => {
     expect(fake.requests).toHaveLength(0);
   });
 });
+
+describe('POST /v1/embeddings and token budgets', () => {
+  let fake: FakeUpstream;
+  let server: TestServer;
+
+  beforeAll(async () => {
+    fake = await FakeUpstream.start();
+    server = await startTestServer({ env: { OPENAI_API_KEY: 'sk-test', OPENAI_BASE_URL: fake.openaiBaseUrl, TOKEN_BUDGET_LIFETIME: '5' } });
+  });
+  afterAll(async () => {
+    await server.close();
+    await fake.close();
+  });
+
+  it('spends the budget and is refused with 403 once it is spent, before calling upstream', async () => {
+    const client = new OpenAI({ apiKey: 'ignored-in-local-mode', baseURL: `${server.url}/v1`, maxRetries: 0 });
+    // Four words, four tokens: under the budget of 5, then over it.
+    await client.embeddings.create({ model: 'text-embedding-3-small', input: ['first text', 'second text'] });
+    await client.embeddings.create({ model: 'text-embedding-3-small', input: 'one more' });
+    const refused = await client.embeddings.create({ model: 'text-embedding-3-small', input: 'too much' }).catch((error: unknown) => error);
+    expect(refused).toBeInstanceOf(OpenAI.PermissionDeniedError);
+    expect((refused as InstanceType<typeof OpenAI.PermissionDeniedError>).message).toContain('Token limit exceeded');
+    expect(fake.requests).toHaveLength(2);
+  });
+});

@@ -29,7 +29,7 @@ export const embeddingsRequestSchema = z.looseObject({
  */
 export function registerEmbeddingsRoute(
   app: FastifyInstance,
-  dependencies: Pick<ServerDependencies, 'authenticator' | 'config' | 'providers' | 'rateLimiter' | 'store'>,
+  dependencies: Pick<ServerDependencies, 'authenticator' | 'config' | 'guard' | 'providers' | 'rateLimiter' | 'store'>,
 ): void {
   app.withTypeProvider<ZodTypeProvider>().post('/v1/embeddings', { schema: { body: embeddingsRequestSchema } }, async (request, reply) => {
     const identity = await dependencies.authenticator.requireHeader(request.headers.authorization);
@@ -50,6 +50,7 @@ export function registerEmbeddingsRoute(
       });
     }
     await dependencies.rateLimiter.consume('default', identity, request.ip);
+    await dependencies.guard.refuseSpentBudget(identity.userId);
     const result = await embeddingProvider(dependencies.providers).embed({
       model: body.model,
       texts,
