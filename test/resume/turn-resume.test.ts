@@ -45,6 +45,20 @@ describe('resuming a turn after the client dropped', () => {
       .filter((text): text is string => text !== undefined)
       .join('');
 
+  /** A new seed 002 session and a streamed message in it; `drop` cuts the stream as a lost network does. */
+  async function streamInNewSession(): Promise<{ session: { id: string }; drop: AbortController; response: Response }> {
+    const headers = { ...json, authorization: alice };
+    const session = (await (await fetch(url('/api/v1/chat/sessions'), { method: 'POST', headers, body: '{}' })).json()) as { id: string };
+    const drop = new AbortController();
+    const response = await fetch(url('/api/v1/chat/messages?stream=true'), {
+      method: 'POST',
+      headers,
+      body: JSON.stringify({ session_id: session.id, content: 'go' }),
+      signal: drop.signal,
+    });
+    return { session, drop, response };
+  }
+
   it('/v1/chat/completions with X-Parley-Resumable: GET …/stream with Last-Event-ID sends the rest, once, and the reply is stored complete', async () => {
     Object.assign(harness.fake.behaviour, slowly);
     const drop = new AbortController();
@@ -86,16 +100,7 @@ describe('resuming a turn after the client dropped', () => {
 
   it('seed 002: a stream dropped mid-reply goes on; GET /api/v1/chat/replies/{id}/stream resumes it and the reply ends complete', async () => {
     Object.assign(harness.fake.behaviour, slowly);
-    const session = (await (
-      await fetch(url('/api/v1/chat/sessions'), { method: 'POST', headers: { ...json, authorization: alice }, body: '{}' })
-    ).json()) as { id: string };
-    const drop = new AbortController();
-    const first = await fetch(url('/api/v1/chat/messages?stream=true'), {
-      method: 'POST',
-      headers: { ...json, authorization: alice },
-      body: JSON.stringify({ session_id: session.id, content: 'go' }),
-      signal: drop.signal,
-    });
+    const { session, drop, response: first } = await streamInNewSession();
     const before = await readEvents(first, (events) => events.length >= 5, drop);
     const start = JSON.parse(before.events[0]!.data) as { type: string; message_id: string };
     expect(start.type).toBe('message_start');
@@ -122,16 +127,7 @@ describe('resuming a turn after the client dropped', () => {
 
   it('REST reads a reply still being generated as in_progress with its text so far (seed 002 history, seed 001 conversation)', async () => {
     Object.assign(harness.fake.behaviour, slowly);
-    const session = (await (
-      await fetch(url('/api/v1/chat/sessions'), { method: 'POST', headers: { ...json, authorization: alice }, body: '{}' })
-    ).json()) as { id: string };
-    const drop = new AbortController();
-    const streaming = await fetch(url('/api/v1/chat/messages?stream=true'), {
-      method: 'POST',
-      headers: { ...json, authorization: alice },
-      body: JSON.stringify({ session_id: session.id, content: 'go' }),
-      signal: drop.signal,
-    });
+    const { session, drop, response: streaming } = await streamInNewSession();
     // The client leaves; the reply goes on.
     await readEvents(streaming, (events) => events.length >= 10, drop);
     // Past a checkpoint (every 100 ms).
