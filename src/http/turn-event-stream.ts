@@ -3,6 +3,7 @@ import type { TurnReader } from '../chat/turn-reader.js';
 import { isLastEvent } from '../chat/turn-log.js';
 import type { ChatEvent } from '../chat/chat-events.js';
 import type { AppError } from '../core/errors.js';
+import type { StoredMessage } from '../store/chat-store.js';
 import { clientDisconnectSignal, openEventStream } from './event-stream-response.js';
 
 /** One surface's Server-Sent Events wire format. */
@@ -17,6 +18,8 @@ export interface TurnStreamEncoder {
    * a resuming client already has included, so the encoder keeps its state.
    */
   encode(event: ChatEvent): string;
+  /** The last event of a reply stopped part way (a stop, its instance dying), stored as `message`. */
+  interrupted(message: StoredMessage): string;
   refuse(reply: FastifyReply, error: AppError): void;
 }
 
@@ -53,7 +56,9 @@ export async function respondWithTurn(
       if (event.type === 'turn-abort') return endAbandoned(reply);
       if (event.type === encoder.opensAt) opened = open(reply, reader);
     }
-    const text = encoder.encode(event);
+    // A turn-abort without a stored message is this reader's own client leaving: nobody to tell.
+    const text =
+      event.type === 'turn-abort' ? (event.message === undefined ? '' : encoder.interrupted(event.message)) : encoder.encode(event);
     const written = text === '' || reader.replaying ? '' : options.eventIds ? `id: ${reader.seq}\n${text}` : text;
     if (isLastEvent(event)) {
       if (!raw.writableEnded) raw.end(written);

@@ -37,14 +37,14 @@ export class SessionReplyStream implements TurnStreamEncoder {
         return encodeEvent({ type: 'done', message: toSentMessageResponse(event.message, this.userMessage!.id) });
       case 'turn-error':
         return encodeError(event.error);
-      case 'turn-abort':
-        // The stored partial reply, status interrupted; without one it is the reader's own client that left.
-        return event.message === undefined
-          ? ''
-          : encodeEvent({ type: 'done', message: toSentMessageResponse(event.message, this.userMessage!.id) });
       default:
         return '';
     }
+  }
+
+  /** The stored partial reply, status interrupted. */
+  interrupted(message: StoredMessage): string {
+    return encodeEvent({ type: 'done', message: toSentMessageResponse(message, this.userMessage!.id) });
   }
 
   refuse(reply: FastifyReply, error: AppError): void {

@@ -41,12 +41,14 @@ export class ChatCompletionStream implements TurnStreamEncoder {
       case 'turn-error':
         // After the first byte the status is sent; OpenAI reports a late failure as an error event.
         return `data: ${JSON.stringify(openAIErrorBody(event.error, 0))}\n\n`;
-      case 'turn-abort':
-        // OpenAI has no finish reason for a reply cut short (a stop, a crash): an error event says so; the partial text is stored.
-        return event.message === undefined ? '' : interruptedEvent;
       default:
         return '';
     }
+  }
+
+  /** OpenAI has no finish reason for a reply cut short (a stop, a crash): an error event says so; the partial text is stored. */
+  interrupted(): string {
+    return interruptedEvent;
   }
 
   refuse(reply: FastifyReply, error: AppError): void {

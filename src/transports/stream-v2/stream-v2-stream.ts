@@ -28,12 +28,13 @@ export class StreamV2Stream implements TurnStreamEncoder {
         return this.lines.done();
       case 'turn-error':
         return this.lines.error(event.error);
-      case 'turn-abort':
-        // Without a message it is the reader's own client that left: nobody to tell.
-        return event.message === undefined ? '' : this.lines.interrupted();
       default:
         return '';
     }
+  }
+
+  interrupted(): string {
+    return this.lines.interrupted();
   }
 
   refuse(reply: FastifyReply, error: AppError): void {
