@@ -37,11 +37,11 @@ const insertConversationSql =
 const countMessageSql =
   'update "conversations" set "message_count" = "message_count" + ?, "updated_at" = ?, "last_message_at" = ? where "id" = ? and "user_id" = ? returning *';
 const insertMessageSql =
-  'insert into "messages" ("id", "conversation_id", "user_id", "role", "content", "status", "tokens", "model", "provider", "prompt_tokens", "completion_tokens", "time_to_first_token_ms", "latency_ms", "created_at") values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)';
+  'insert into "messages" ("id", "conversation_id", "user_id", "role", "content", "status", "tokens", "model", "provider", "prompt_tokens", "completion_tokens", "time_to_first_token_ms", "latency_ms", "created_at", "tool_calls", "tool_call_id") values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)';
 const insertReplyInProgressSql =
   'insert into "messages" ("id", "conversation_id", "user_id", "model", "provider", "created_at", "instance_id", "role", "content", "status", "tokens") values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)';
 const endReplySql =
-  'update "messages" set "content" = ?, "status" = ?, "tokens" = ?, "model" = ?, "provider" = ?, "prompt_tokens" = ?, "completion_tokens" = ?, "time_to_first_token_ms" = ?, "latency_ms" = ?, "created_at" = ?, "instance_id" = ? where "id" = ? and "conversation_id" = ? and "user_id" = ? and "status" = ?';
+  'update "messages" set "content" = ?, "status" = ?, "tokens" = ?, "model" = ?, "provider" = ?, "prompt_tokens" = ?, "completion_tokens" = ?, "time_to_first_token_ms" = ?, "latency_ms" = ?, "created_at" = ?, "tool_calls" = ?, "tool_call_id" = ?, "instance_id" = ? where "id" = ? and "conversation_id" = ? and "user_id" = ? and "status" = ?';
 const addUsageSql =
   'update "users" set "prompt_tokens" = "prompt_tokens" + ?, "completion_tokens" = "completion_tokens" + ?, "total_tokens" = "total_tokens" + ?, "last_used_at" = ? where "id" = ?';
 const addDailyUsageSql =
@@ -88,6 +88,8 @@ function turnStatements(userId: string, conversationId: string, content: TurnCon
           null,
           null,
           now,
+          null,
+          null,
         ],
       ],
       [
@@ -111,6 +113,8 @@ function turnStatements(userId: string, conversationId: string, content: TurnCon
             12,
             1234,
             later,
+            null,
+            null,
             null,
             replyId,
             conversationId,

@@ -8,7 +8,16 @@ import { ActiveTurns } from './active-turns.js';
 import { startReplyCheckpoints, type ReplyCheckpoints } from './reply-checkpoints.js';
 import { UnsavedEndings } from './unsaved-endings.js';
 import type { TurnClient, TurnGuard } from './turn-guard.js';
-import type { ChatMessage, FinishReason, ProviderStreamPart, SamplingOptions } from '../providers/chat-provider.js';
+import type {
+  ChatMessage,
+  ContentPart,
+  FinishReason,
+  ProviderStreamPart,
+  ResponseFormat,
+  SamplingOptions,
+  ToolCall,
+  ToolOptions,
+} from '../providers/chat-provider.js';
 import type { OpenedReply, ProviderRegistry, ResolvedModel } from '../providers/provider-registry.js';
 import type { BeginTurnResult, ChatStore, ConversationTarget, FinishTurnInput, MessageStatus, StoredMessage } from '../store/chat-store.js';
 
@@ -19,6 +28,8 @@ export interface TurnOptions {
   maxTokens?: number | undefined;
   temperature?: number | undefined;
   sampling?: SamplingOptions | undefined;
+  tools?: ToolOptions | undefined;
+  responseFormat?: ResponseFormat | undefined;
   /** How many stored messages to send as context. */
   historyLimit: number;
 }
@@ -26,8 +37,12 @@ export interface TurnOptions {
 export interface TurnRequest {
   identity: Identity;
   target: ConversationTarget;
-  /** The new user message. */
+  /** The new user message (its text, when it holds images too). */
   content: string;
+  /** The new message's parts, when it holds images: sent to the provider, only its text is stored. */
+  parts?: ContentPart[];
+  /** Set when the new message is a tool's result, for the call with this id: stored with role `tool`. */
+  toolCallId?: string;
   options: TurnOptions;
   /**
    * Context the client sends itself (the OpenAI-compatible API is stateless):
@@ -71,6 +86,8 @@ export interface ReplyProgress {
   /** Set once the provider has accepted the request. */
   answeredBy: { model: string; provider: string } | undefined;
   text: string;
+  /** The tools the reply calls, their arguments as far as they have arrived. */
+  toolCalls: ToolCall[];
   firstTokenAt: number | undefined;
   usage: Extract<ProviderStreamPart, { type: 'usage' }> | undefined;
   finishReason: FinishReason;
@@ -120,6 +137,7 @@ export class ChatEngine {
           target: request.target,
           content: request.content,
           tokens,
+          ...(request.toolCallId === undefined ? {} : { toolCallId: request.toolCallId }),
           historyLimit: request.suppliedContext === undefined ? request.options.historyLimit : 0,
           reply: { model: resolved.model, provider: resolved.provider },
         });
@@ -141,6 +159,7 @@ export class ChatEngine {
         messageId: begun.replyId,
         answeredBy: undefined,
         text: '',
+        toolCalls: [],
         firstTokenAt: undefined,
         usage: undefined,
         finishReason: 'stop',
@@ -155,6 +174,13 @@ export class ChatEngine {
           if (part.type === 'text-delta') {
             reply.firstTokenAt ??= performance.now();
             reply.text += part.text;
+            yield part;
+          } else if (part.type === 'tool-arguments') {
+            reply.toolCalls[part.index]!.arguments += part.arguments;
+            yield part;
+          } else if (part.type === 'tool-call') {
+            reply.firstTokenAt ??= performance.now();
+            reply.toolCalls[part.index] = { id: part.id, name: part.name, arguments: '' };
             yield part;
           } else if (part.type === 'usage') reply.usage = part;
           else reply.finishReason = part.reason;
@@ -208,6 +234,8 @@ export class ChatEngine {
       maxTokens: request.options.maxTokens,
       temperature: request.options.temperature,
       sampling: request.options.sampling,
+      tools: request.options.tools,
+      responseFormat: request.options.responseFormat,
       signal,
     });
   }
@@ -224,7 +252,7 @@ export class ChatEngine {
     const { suppliedContext, target } = request;
     if (suppliedContext === undefined || target.kind !== 'new') return undefined;
     const system = target.create.systemPrompt ?? request.options.systemPrompt;
-    const messages: ChatMessage[] = [...suppliedContext, { role: 'user', content: request.content }];
+    const messages: ChatMessage[] = [...suppliedContext, newMessage(request)];
     const context: PreparedContext = { system, messages, estimatePromptTokens: () => countMessages(system, messages) };
     // Follows the turn's signal by hand (AbortSignal.any costs a transferable object per request on Node 20).
     const cancellation = new AbortController();
@@ -280,6 +308,7 @@ export class ChatEngine {
       completionTokens,
       timeToFirstTokenMs: reply.firstTokenAt === undefined ? null : Math.round(reply.firstTokenAt - startedAt),
       latencyMs: Math.round(performance.now() - startedAt),
+      ...(reply.toolCalls.length === 0 ? {} : { toolCalls: reply.toolCalls }),
     };
     try {
       message = await this.dependencies.store.finishTurn(ending);
@@ -307,7 +336,7 @@ export class ChatEngine {
 
   private prepareContext(request: TurnRequest, begun: BeginTurnResult, model: string): PreparedContext {
     const system = begun.conversation.systemPrompt ?? request.options.systemPrompt;
-    const userMessage: ChatMessage = { role: 'user', content: request.content };
+    const userMessage = newMessage(request);
     if (request.suppliedContext !== undefined) {
       const messages = [...request.suppliedContext, userMessage];
       return { system, messages, estimatePromptTokens: () => countMessages(system, messages) };
@@ -317,7 +346,7 @@ export class ChatEngine {
     const fixedTokens = systemTokens + begun.userMessage.tokens + messageOverheadTokens;
     const budget = window - (request.options.maxTokens ?? 0) - fixedTokens;
     const { kept, tokens } = fitToBudget(begun.history, budget);
-    const messages: ChatMessage[] = kept.map((message) => ({ role: message.role, content: message.content }));
+    const messages: ChatMessage[] = kept.map(toChatMessage);
     messages.push(userMessage);
     return { system, messages, estimatePromptTokens: () => fixedTokens + tokens };
   }
@@ -377,4 +406,20 @@ function countMessages(system: string | undefined, messages: ChatMessage[]): num
   let tokens = system === undefined ? 0 : countTokens(system) + messageOverheadTokens;
   for (const message of messages) tokens += countTokens(message.content) + messageOverheadTokens;
   return tokens;
+}
+
+/** The turn's new message as the provider is sent it. */
+function newMessage(request: TurnRequest): ChatMessage {
+  if (request.toolCallId !== undefined) return { role: 'tool', content: request.content, toolCallId: request.toolCallId };
+  return request.parts === undefined
+    ? { role: 'user', content: request.content }
+    : { role: 'user', content: request.content, parts: request.parts };
+}
+
+/** A stored message as context, its tool calls or call id kept so that the provider sees the exchange whole. */
+function toChatMessage(message: StoredMessage): ChatMessage {
+  const context: ChatMessage = { role: message.role, content: message.content };
+  if (message.toolCalls !== undefined) context.toolCalls = message.toolCalls;
+  if (message.toolCallId !== undefined) context.toolCallId = message.toolCallId;
+  return context;
 }

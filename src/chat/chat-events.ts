@@ -1,11 +1,12 @@
 import type { AppError } from '../core/errors.js';
 import type { Conversation, StoredMessage } from '../store/chat-store.js';
-import type { FinishReason } from '../providers/chat-provider.js';
+import type { FinishReason, ProviderStreamPart } from '../providers/chat-provider.js';
 
 /**
  * The one stream every transport maps to its wire format. A turn yields
  * `turn-start`, then `message-start` once the provider accepted the request,
- * any number of `text-delta`, then `usage`, and ends with exactly one of
+ * any number of `text-delta` (and, for a reply that calls tools,
+ * `tool-call` and `tool-arguments`), then `usage`, and ends with exactly one of
  * `turn-finish`, `turn-error` or `turn-abort`.
  *
  * A transport that has sent nothing yet when `turn-error` arrives may still
@@ -17,6 +18,7 @@ export type ChatEvent =
   | { type: 'turn-start'; conversation: Conversation; conversationCreated: boolean; userMessage: StoredMessage; replyId: string }
   | { type: 'message-start'; messageId: string; model: string; provider: string }
   | { type: 'text-delta'; text: string }
+  | Extract<ProviderStreamPart, { type: 'tool-call' | 'tool-arguments' }>
   | { type: 'usage'; promptTokens: number; completionTokens: number }
   | { type: 'turn-finish'; message: StoredMessage; finishReason: FinishReason }
   /** `message` is the stored failed reply, absent when the turn failed before anything was stored. */

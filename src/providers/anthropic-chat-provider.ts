@@ -2,9 +2,25 @@ import Anthropic from '@anthropic-ai/sdk';
 import type { EventSourceMessage } from 'eventsource-parser';
 import { AppError, invalidRequest } from '../core/errors.js';
 import type { AnthropicProviderConfig } from '../config/config.js';
-import type { ChatMessage, ChatProvider, ChatRequest, FinishReason, ProviderStreamPart, SamplingOptions } from './chat-provider.js';
+import type {
+  ContentBlockParam,
+  ImageBlockParam,
+  MessageParam,
+  Tool,
+  ToolChoice as ToolChoiceParam,
+} from '@anthropic-ai/sdk/resources/messages';
+import type {
+  ChatMessage,
+  ChatProvider,
+  ChatRequest,
+  FinishReason,
+  ProviderStreamPart,
+  SamplingOptions,
+  ToolCall,
+  ToolOptions,
+} from './chat-provider.js';
 import { createNodeHttpFetch } from './node-http-fetch.js';
-import { openUpstreamStream, streamEndedEarly, type StreamDecoder } from './event-stream-reader.js';
+import { DecodedOutput, openUpstreamStream, streamEndedEarly, type StreamDecoder } from './event-stream-reader.js';
 import type { UpstreamLabel } from './upstream-error.js';
 
 const label: UpstreamLabel = { displayName: 'Anthropic', keyVariable: 'ANTHROPIC_API_KEY (or CLAUDE_API_KEY)' };
@@ -28,6 +44,13 @@ export class AnthropicChatProvider implements ChatProvider {
 
   async streamChat(request: ChatRequest): Promise<AsyncIterable<ProviderStreamPart>> {
     const sampling = anthropicSampling(request.sampling);
+    if (request.responseFormat !== undefined) {
+      throw invalidRequest(
+        'response_format: Claude models have no JSON output mode; describe the JSON in the prompt or use a tool',
+        'response_format',
+      );
+    }
+    const messages = toAnthropicMessages(request.messages);
     return openUpstreamStream(
       () =>
         this.client.messages
@@ -35,11 +58,12 @@ export class AnthropicChatProvider implements ChatProvider {
             {
               model: request.model,
               max_tokens: request.maxTokens ?? defaultMaxTokens,
-              messages: alternateRoles(request.messages),
+              messages,
               stream: true,
               ...(request.system === undefined ? {} : { system: request.system }),
               ...(request.temperature === undefined ? {} : { temperature: Math.min(request.temperature, 1) }),
               ...sampling,
+              ...anthropicTools(request.tools),
             },
             { signal: request.signal },
           )
@@ -54,23 +78,88 @@ export class AnthropicChatProvider implements ChatProvider {
  * The Messages API takes only user and assistant turns, strictly alternating
  * and starting with the user; stored history can break that (a failed reply
  * is left out, a system message sits in history), so neighbours are merged.
+ * A tool's result is a `tool_result` block in a user turn, an assistant's
+ * tool calls `tool_use` blocks, images `image` blocks; plain text stays a string.
  */
-function alternateRoles(messages: ChatMessage[]): { role: 'user' | 'assistant'; content: string }[] {
-  const result: { role: 'user' | 'assistant'; content: string }[] = [];
+export function toAnthropicMessages(messages: ChatMessage[]): MessageParam[] {
+  const result: MessageParam[] = [];
   for (const message of messages) {
     const role = message.role === 'assistant' ? 'assistant' : 'user';
+    const content = anthropicContent(message);
     const previous = result.at(-1);
-    if (previous !== undefined && previous.role === role) previous.content += `\n\n${message.content}`;
+    if (previous !== undefined && previous.role === role) previous.content = joinContent(previous.content, content);
     else if (result.length === 0 && role === 'assistant') continue;
-    else result.push({ role, content: message.content });
+    else result.push({ role, content });
   }
   return result;
 }
 
+function anthropicContent(message: ChatMessage): string | ContentBlockParam[] {
+  if (message.role === 'tool') return [{ type: 'tool_result', tool_use_id: message.toolCallId ?? '', content: message.content }];
+  if (message.toolCalls !== undefined) {
+    const blocks: ContentBlockParam[] = message.content === '' ? [] : [{ type: 'text', text: message.content }];
+    for (const call of message.toolCalls) blocks.push({ type: 'tool_use', id: call.id, name: call.name, input: toolInput(call) });
+    return blocks;
+  }
+  if (message.parts === undefined) return message.content;
+  return message.parts.flatMap((part): ContentBlockParam[] => {
+    if (part.type === 'text') return part.text === '' ? [] : [{ type: 'text', text: part.text }];
+    return [{ type: 'image', source: imageSource(part.url) }];
+  });
+}
+
+function joinContent(previous: MessageParam['content'], next: string | ContentBlockParam[]): MessageParam['content'] {
+  if (typeof previous === 'string' && typeof next === 'string') return `${previous}\n\n${next}`;
+  const blocks = (content: string | ContentBlockParam[]): ContentBlockParam[] =>
+    typeof content === 'string' ? (content === '' ? [] : [{ type: 'text', text: content }]) : content;
+  return [...blocks(previous as string | ContentBlockParam[]), ...blocks(next)];
+}
+
+/** Anthropic takes a call's input as an object; OpenAI clients send it back as the JSON text the model wrote. */
+function toolInput(call: ToolCall): Record<string, unknown> {
+  try {
+    const input: unknown = JSON.parse(call.arguments === '' ? '{}' : call.arguments);
+    if (typeof input === 'object' && input !== null && !Array.isArray(input)) return input as Record<string, unknown>;
+  } catch {
+    // Refused below.
+  }
+  throw invalidRequest(`messages: the arguments of tool call ${call.id} are not a JSON object`, 'messages');
+}
+
+const dataUrl = /^data:(image\/(?:jpeg|png|gif|webp));base64,(.*)$/s;
+
+function imageSource(url: string): ImageBlockParam['source'] {
+  if (!url.startsWith('data:')) return { type: 'url', url };
+  const match = dataUrl.exec(url);
+  if (match === null) throw invalidRequest('image_url: a data URL must be base64 JPEG, PNG, GIF or WebP for Claude models', 'messages');
+  return { type: 'base64', media_type: match[1] as 'image/jpeg', data: match[2]! };
+}
+
+function anthropicTools(tools: ToolOptions | undefined) {
+  if (tools === undefined) return {};
+  const disableParallel = tools.parallel === false ? { disable_parallel_tool_use: true } : {};
+  let toolChoice: ToolChoiceParam | undefined;
+  const choice = tools.choice;
+  if (choice === 'none') toolChoice = { type: 'none' };
+  else if (choice === 'required') toolChoice = { type: 'any', ...disableParallel };
+  else if (typeof choice === 'object') toolChoice = { type: 'tool', name: choice.name, ...disableParallel };
+  else if (tools.parallel === false) toolChoice = { type: 'auto', ...disableParallel };
+  return {
+    tools: tools.tools.map((tool) => ({
+      name: tool.name,
+      ...(tool.description === undefined ? {} : { description: tool.description }),
+      input_schema: (tool.parameters ?? { type: 'object', properties: {} }) as Tool['input_schema'],
+    })),
+    ...(toolChoice === undefined ? {} : { tool_choice: toolChoice }),
+  };
+}
+
 interface MessageStreamEvent {
   type: string;
+  index?: number;
   message?: { usage?: { input_tokens?: number } };
-  delta?: { type?: string; text?: string; stop_reason?: string | null };
+  content_block?: { type?: string; id?: string; name?: string };
+  delta?: { type?: string; text?: string; partial_json?: string; stop_reason?: string | null };
   usage?: { output_tokens?: number };
   error?: { type?: string; message?: string };
 }
@@ -78,7 +167,9 @@ interface MessageStreamEvent {
 /** Decodes Messages API stream events; see https://docs.anthropic.com/en/api/messages-streaming */
 class AnthropicMessageDecoder implements StreamDecoder {
   ended = false;
-  private text = '';
+  private readonly output = new DecodedOutput();
+  /** The reply's tool calls by content block index, numbered from 0. */
+  private readonly toolCallNumbers = new Map<number, number>();
   private inputTokens: number | undefined;
   private outputTokens: number | undefined;
   private finishReason: FinishReason | undefined;
@@ -87,7 +178,23 @@ class AnthropicMessageDecoder implements StreamDecoder {
     const data = JSON.parse(event.data) as MessageStreamEvent;
     switch (data.type) {
       case 'content_block_delta':
-        if (data.delta?.type === 'text_delta' && data.delta.text) this.text += data.delta.text;
+        if (data.delta?.type === 'text_delta' && data.delta.text) this.output.addText(data.delta.text);
+        else if (data.delta?.type === 'input_json_delta' && data.delta.partial_json) {
+          const index = this.toolCallNumbers.get(data.index ?? -1);
+          if (index !== undefined) this.output.addPart({ type: 'tool-arguments', index, arguments: data.delta.partial_json });
+        }
+        return;
+      case 'content_block_start':
+        if (data.content_block?.type === 'tool_use') {
+          const index = this.toolCallNumbers.size;
+          this.toolCallNumbers.set(data.index ?? -1, index);
+          this.output.addPart({
+            type: 'tool-call',
+            index,
+            id: data.content_block.id ?? `toolu_${index}`,
+            name: data.content_block.name ?? '',
+          });
+        }
         return;
       case 'message_start':
         this.inputTokens = data.message?.usage?.input_tokens;
@@ -105,9 +212,11 @@ class AnthropicMessageDecoder implements StreamDecoder {
   }
 
   takeText(): string {
-    const text = this.text;
-    this.text = '';
-    return text;
+    return this.output.takeText();
+  }
+
+  takeParts(): ProviderStreamPart[] {
+    return this.output.takeParts();
   }
 
   finish(): ProviderStreamPart[] {
@@ -124,15 +233,17 @@ class AnthropicMessageDecoder implements StreamDecoder {
 function toFinishReason(reason: string): FinishReason {
   if (reason === 'end_turn' || reason === 'stop_sequence') return 'stop';
   if (reason === 'max_tokens') return 'length';
+  if (reason === 'tool_use') return 'tool_calls';
   if (reason === 'refusal') return 'content_filter';
   return 'other';
 }
 
-/** Claude has no seed nor penalties: asked for them, it refuses, naming the field, rather than dropping them. */
+/** Claude has no seed, penalties nor logit bias: asked for them, it refuses, naming the field, rather than dropping them. */
 const unsupportedByClaude = [
   ['seed', 'seed'],
   ['presencePenalty', 'presence_penalty'],
   ['frequencyPenalty', 'frequency_penalty'],
+  ['logitBias', 'logit_bias'],
 ] as const;
 
 /** The sampling settings in Anthropic's names (`stop_sequences`, `top_p`, `metadata.user_id`). */
@@ -144,6 +255,7 @@ function anthropicSampling(sampling: SamplingOptions | undefined) {
   return {
     ...(sampling.stop === undefined ? {} : { stop_sequences: sampling.stop }),
     ...(sampling.topP === undefined ? {} : { top_p: sampling.topP }),
+    ...(sampling.topK === undefined ? {} : { top_k: sampling.topK }),
     ...(sampling.user === undefined ? {} : { metadata: { user_id: sampling.user } }),
   };
 }

@@ -3,9 +3,47 @@
  * the engine never sees a vendor's wire format.
  */
 export interface ChatMessage {
-  role: 'system' | 'user' | 'assistant';
+  role: 'system' | 'user' | 'assistant' | 'tool';
+  /** The message's text; a tool message's is the tool's result. */
   content: string;
+  /** Set when a user message holds images: all its parts in order, its text included. */
+  parts?: ContentPart[];
+  /** The tools an assistant message asked for. */
+  toolCalls?: ToolCall[];
+  /** A tool message: the id of the call it answers. */
+  toolCallId?: string;
 }
+
+/** A piece of a user message. An image's `url` is http(s) or a `data:<mime>;base64,` URL. */
+export type ContentPart = { type: 'text'; text: string } | { type: 'image'; url: string };
+
+export interface ToolCall {
+  id: string;
+  name: string;
+  /** The arguments as the model wrote them: JSON text. */
+  arguments: string;
+}
+
+/** A tool the model may call; Parley relays the call to the client and never runs it. */
+export interface ToolDefinition {
+  name: string;
+  description?: string;
+  /** A JSON Schema object for the arguments. */
+  parameters?: Record<string, unknown>;
+  strict?: boolean;
+}
+
+export interface ToolOptions {
+  tools: ToolDefinition[];
+  /** 'auto' (the default), 'none', 'required' (some tool), or one tool by name. */
+  choice?: 'auto' | 'none' | 'required' | { name: string };
+  /** false: at most one call per reply. */
+  parallel?: boolean;
+}
+
+/** Structured output: any JSON object, or one that matches `schema`. */
+export type ResponseFormat =
+  { type: 'json_object' } | { type: 'json_schema'; name: string; schema?: Record<string, unknown>; strict?: boolean; description?: string };
 
 export interface ChatRequest {
   /** The model name as the upstream knows it (no `provider/` prefix). */
@@ -18,6 +56,8 @@ export interface ChatRequest {
   temperature: number | undefined;
   /** The client's other sampling settings, passed on where the provider has them (an adapter refuses what it cannot do). */
   sampling?: SamplingOptions | undefined;
+  tools?: ToolOptions | undefined;
+  responseFormat?: ResponseFormat | undefined;
   signal: AbortSignal;
 }
 
@@ -25,14 +65,18 @@ export interface SamplingOptions {
   /** Up to 4 sequences that end the reply. */
   stop?: string[];
   topP?: number;
+  /** Sample from the k likeliest tokens only (Anthropic's). */
+  topK?: number;
   seed?: number;
   presencePenalty?: number;
   frequencyPenalty?: number;
+  /** Token id → bias (-100 to 100), in the model's own tokenizer. */
+  logitBias?: Record<string, number>;
   /** The end user, for the provider's abuse monitoring. */
   user?: string;
 }
 
-export type FinishReason = 'stop' | 'length' | 'content_filter' | 'other';
+export type FinishReason = 'stop' | 'length' | 'content_filter' | 'tool_calls' | 'other';
 
 /**
  * Deltas arriving in one network read are coalesced into one text-delta, so
@@ -40,6 +84,10 @@ export type FinishReason = 'stop' | 'length' | 'content_filter' | 'other';
  */
 export type ProviderStreamPart =
   | { type: 'text-delta'; text: string }
+  /** The reply calls a tool; `index` counts the reply's calls from 0. */
+  | { type: 'tool-call'; index: number; id: string; name: string }
+  /** The next fragment of a call's JSON arguments. */
+  | { type: 'tool-arguments'; index: number; arguments: string }
   | { type: 'usage'; promptTokens: number; completionTokens: number }
   | { type: 'finish'; reason: FinishReason };
 

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { invalidRequest } from '../core/errors.js';
 import { countTokens } from '../core/token-counter.js';
 import type {
   ChatProvider,
@@ -21,6 +22,11 @@ export class DemoChatProvider implements ChatProvider, EmbeddingProvider {
 
   async streamChat(request: ChatRequest): Promise<AsyncIterable<ProviderStreamPart>> {
     request.signal.throwIfAborted();
+    // A client that asks for a tool call or JSON wants it: the demo model can give neither, so it says so.
+    if (request.tools !== undefined) throw invalidRequest('tools: the demo model calls no tools; configure a provider', 'tools');
+    if (request.responseFormat !== undefined) {
+      throw invalidRequest('response_format: the demo model writes no JSON; configure a provider', 'response_format');
+    }
     return streamWords(demoReply(request), request.signal);
   }
 

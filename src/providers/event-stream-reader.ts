@@ -11,6 +11,8 @@ export interface StreamDecoder {
   onEvent(event: EventSourceMessage): void;
   /** Text gathered since the last call, '' when none. */
   takeText(): string;
+  /** Other parts (tool calls) gathered since the last call, in order with the text before them; empty when none. */
+  takeParts(): ProviderStreamPart[];
   /** True once the upstream said the stream is over. */
   readonly ended: boolean;
   /** The closing parts (usage, finish); throws when the upstream stopped without finishing. */
@@ -53,6 +55,8 @@ const drainTimeoutMs = 1_000;
  */
 class EventStreamParts implements AsyncIterator<ProviderStreamPart> {
   private readonly parser: EventSourceParser;
+  /** Parts other than text, and the text that came before them, in order: they go before pendingText. */
+  private readonly pendingParts: ProviderStreamPart[] = [];
   private pendingText = '';
   /** The closing parts (usage, finish), once the upstream has finished. */
   private closing: ProviderStreamPart[] | undefined;
@@ -101,10 +105,12 @@ class EventStreamParts implements AsyncIterator<ProviderStreamPart> {
       );
       return;
     }
+    const parts = this.decoder.takeParts();
+    if (parts.length > 0) this.queueParts(parts);
     const text = this.decoder.takeText();
     if (text !== '') this.pendingText += text;
     if (this.decoder.ended) this.close();
-    else if (text !== '') this.wake();
+    else if (text !== '' || parts.length > 0) this.wake();
   };
 
   private readonly onEnd = (): void => {
@@ -118,6 +124,14 @@ class EventStreamParts implements AsyncIterator<ProviderStreamPart> {
         : new AppError('provider_error', `${this.displayName} closed the stream before finishing`, { cause: error, retryable: true }),
     );
   };
+
+  private queueParts(parts: ProviderStreamPart[]): void {
+    if (this.pendingText !== '') {
+      this.pendingParts.push({ type: 'text-delta', text: this.pendingText });
+      this.pendingText = '';
+    }
+    this.pendingParts.push(...parts);
+  }
 
   private close(): void {
     this.release(true);
@@ -139,6 +153,7 @@ class EventStreamParts implements AsyncIterator<ProviderStreamPart> {
 
   /** What the next part is, `failed`, or undefined while there is nothing yet. */
   private take(): IteratorResult<ProviderStreamPart> | typeof failed | undefined {
+    if (this.pendingParts.length > 0) return { done: false, value: this.pendingParts.shift()! };
     if (this.pendingText !== '') {
       const text = this.pendingText;
       this.pendingText = '';
@@ -190,3 +205,45 @@ class EventStreamParts implements AsyncIterator<ProviderStreamPart> {
 export function streamEndedEarly(displayName: string): AppError {
   return new AppError('provider_error', `${displayName} closed the stream before finishing`, { retryable: true });
 }
+
+/**
+ * What a decoder has read and not yet handed on: text, and the tool-call
+ * parts between it. Consecutive argument fragments of one call that arrive
+ * in one read travel on as one part, as text does.
+ */
+export class DecodedOutput {
+  private text = '';
+  private parts: ProviderStreamPart[] = [];
+
+  addText(text: string): void {
+    this.text += text;
+  }
+
+  addPart(part: Extract<ProviderStreamPart, { type: 'tool-call' | 'tool-arguments' }>): void {
+    const last = this.parts.at(-1);
+    if (this.text === '' && part.type === 'tool-arguments' && last?.type === 'tool-arguments' && last.index === part.index) {
+      last.arguments += part.arguments;
+      return;
+    }
+    if (this.text !== '') {
+      this.parts.push({ type: 'text-delta', text: this.text });
+      this.text = '';
+    }
+    this.parts.push(part);
+  }
+
+  takeText(): string {
+    const text = this.text;
+    this.text = '';
+    return text;
+  }
+
+  takeParts(): ProviderStreamPart[] {
+    if (this.parts.length === 0) return noParts;
+    const parts = this.parts;
+    this.parts = [];
+    return parts;
+  }
+}
+
+const noParts: ProviderStreamPart[] = [];

@@ -1,8 +1,10 @@
 import OpenAI from 'openai';
 import type { EventSourceMessage } from 'eventsource-parser';
-import { AppError } from '../core/errors.js';
+import { AppError, invalidRequest } from '../core/errors.js';
 import type { OpenAIProviderConfig } from '../config/config.js';
+import type { ChatCompletionMessageParam, ChatCompletionContentPart } from 'openai/resources/chat/completions';
 import type {
+  ChatMessage,
   ChatProvider,
   ChatRequest,
   EmbeddingProvider,
@@ -12,10 +14,12 @@ import type {
   ModerationProvider,
   ModerationResult,
   ProviderStreamPart,
+  ResponseFormat,
   SamplingOptions,
+  ToolOptions,
 } from './chat-provider.js';
 import { createNodeHttpFetch } from './node-http-fetch.js';
-import { openUpstreamStream, streamEndedEarly, type StreamDecoder } from './event-stream-reader.js';
+import { DecodedOutput, openUpstreamStream, streamEndedEarly, type StreamDecoder } from './event-stream-reader.js';
 import { withOneCallSignal } from './one-call-signal.js';
 import { toUpstreamError, type UpstreamLabel } from './upstream-error.js';
 
@@ -45,8 +49,8 @@ export class OpenAIChatProvider implements ChatProvider, EmbeddingProvider, Mode
   }
 
   async streamChat(request: ChatRequest): Promise<AsyncIterable<ProviderStreamPart>> {
-    const messages =
-      request.system === undefined ? request.messages : [{ role: 'system' as const, content: request.system }, ...request.messages];
+    const messages = request.messages.map(toOpenAIMessage);
+    if (request.system !== undefined) messages.unshift({ role: 'system', content: request.system });
     return openUpstreamStream(
       () =>
         this.client.chat.completions
@@ -59,6 +63,8 @@ export class OpenAIChatProvider implements ChatProvider, EmbeddingProvider, Mode
               ...(request.maxTokens === undefined ? {} : { max_tokens: request.maxTokens }),
               ...(request.temperature === undefined ? {} : { temperature: request.temperature }),
               ...openAISampling(request.sampling),
+              ...openAITools(request.tools),
+              ...(request.responseFormat === undefined ? {} : { response_format: openAIResponseFormat(request.responseFormat) }),
             },
             { signal: request.signal },
           )
@@ -103,18 +109,87 @@ export class OpenAIChatProvider implements ChatProvider, EmbeddingProvider, Mode
 /** The sampling settings in OpenAI's names; absent ones are left out. */
 function openAISampling(sampling: SamplingOptions | undefined) {
   if (sampling === undefined) return {};
+  if (sampling.topK !== undefined) throw invalidRequest('top_k: OpenAI models do not support it', 'top_k');
   return {
     ...(sampling.stop === undefined ? {} : { stop: sampling.stop }),
     ...(sampling.topP === undefined ? {} : { top_p: sampling.topP }),
     ...(sampling.seed === undefined ? {} : { seed: sampling.seed }),
     ...(sampling.presencePenalty === undefined ? {} : { presence_penalty: sampling.presencePenalty }),
     ...(sampling.frequencyPenalty === undefined ? {} : { frequency_penalty: sampling.frequencyPenalty }),
+    ...(sampling.logitBias === undefined ? {} : { logit_bias: sampling.logitBias }),
     ...(sampling.user === undefined ? {} : { user: sampling.user }),
   };
 }
 
+function toOpenAIMessage(message: ChatMessage): ChatCompletionMessageParam {
+  switch (message.role) {
+    case 'tool':
+      return { role: 'tool', tool_call_id: message.toolCallId ?? '', content: message.content };
+    case 'assistant':
+      if (message.toolCalls === undefined) return { role: 'assistant', content: message.content };
+      return {
+        role: 'assistant',
+        content: message.content === '' ? null : message.content,
+        tool_calls: message.toolCalls.map((call) => ({
+          id: call.id,
+          type: 'function',
+          function: { name: call.name, arguments: call.arguments },
+        })),
+      };
+    case 'user':
+      if (message.parts === undefined) return { role: 'user', content: message.content };
+      return { role: 'user', content: message.parts.map(toOpenAIPart) };
+    default:
+      return { role: message.role, content: message.content };
+  }
+}
+
+function toOpenAIPart(part: NonNullable<ChatMessage['parts']>[number]): ChatCompletionContentPart {
+  return part.type === 'text' ? { type: 'text', text: part.text } : { type: 'image_url', image_url: { url: part.url } };
+}
+
+function openAITools(tools: ToolOptions | undefined) {
+  if (tools === undefined) return {};
+  const choice = tools.choice;
+  return {
+    tools: tools.tools.map((tool) => ({
+      type: 'function' as const,
+      function: {
+        name: tool.name,
+        ...(tool.description === undefined ? {} : { description: tool.description }),
+        ...(tool.parameters === undefined ? {} : { parameters: tool.parameters }),
+        ...(tool.strict === undefined ? {} : { strict: tool.strict }),
+      },
+    })),
+    ...(choice === undefined
+      ? {}
+      : { tool_choice: typeof choice === 'string' ? choice : { type: 'function' as const, function: { name: choice.name } } }),
+    ...(tools.parallel === undefined ? {} : { parallel_tool_calls: tools.parallel }),
+  };
+}
+
+function openAIResponseFormat(format: ResponseFormat) {
+  if (format.type === 'json_object') return { type: 'json_object' as const };
+  const { name, schema, strict, description } = format;
+  return {
+    type: 'json_schema' as const,
+    json_schema: {
+      name,
+      ...(schema === undefined ? {} : { schema }),
+      ...(strict === undefined ? {} : { strict }),
+      ...(description === undefined ? {} : { description }),
+    },
+  };
+}
+
+interface ToolCallDelta {
+  index?: number;
+  id?: string;
+  function?: { name?: string; arguments?: string };
+}
+
 interface ChatCompletionChunk {
-  choices?: { delta?: { content?: string | null }; finish_reason?: string | null }[];
+  choices?: { delta?: { content?: string | null; tool_calls?: ToolCallDelta[] }; finish_reason?: string | null }[];
   usage?: { prompt_tokens: number; completion_tokens: number } | null;
   error?: { message?: string };
 }
@@ -122,7 +197,9 @@ interface ChatCompletionChunk {
 /** Decodes `chat.completion.chunk` events; see https://platform.openai.com/docs/api-reference/chat-streaming */
 class OpenAIChatDecoder implements StreamDecoder {
   ended = false;
-  private text = '';
+  private readonly output = new DecodedOutput();
+  /** The reply's tool calls by OpenAI's index, numbered from 0 in the order they started. */
+  private readonly toolCallNumbers = new Map<number, number>();
   private finishReason: FinishReason | undefined;
   private usage: { promptTokens: number; completionTokens: number } | undefined;
 
@@ -133,7 +210,7 @@ class OpenAIChatDecoder implements StreamDecoder {
     }
     const content = plainContentDelta(event.data);
     if (content !== undefined) {
-      this.text += content;
+      this.output.addText(content);
       return;
     }
     const chunk = JSON.parse(event.data) as ChatCompletionChunk;
@@ -143,16 +220,33 @@ class OpenAIChatDecoder implements StreamDecoder {
     const choice = chunk.choices?.[0];
     if (choice !== undefined) {
       const content = choice.delta?.content;
-      if (content) this.text += content;
+      if (content) this.output.addText(content);
+      if (choice.delta?.tool_calls !== undefined) this.onToolCalls(choice.delta.tool_calls);
       if (choice.finish_reason) this.finishReason = toFinishReason(choice.finish_reason);
     }
     if (chunk.usage) this.usage = { promptTokens: chunk.usage.prompt_tokens, completionTokens: chunk.usage.completion_tokens };
   }
 
+  private onToolCalls(deltas: ToolCallDelta[]): void {
+    for (const delta of deltas) {
+      const key = delta.index ?? 0;
+      let index = this.toolCallNumbers.get(key);
+      if (index === undefined) {
+        index = this.toolCallNumbers.size;
+        this.toolCallNumbers.set(key, index);
+        this.output.addPart({ type: 'tool-call', index, id: delta.id ?? `call_${index}`, name: delta.function?.name ?? '' });
+      }
+      const fragment = delta.function?.arguments;
+      if (fragment) this.output.addPart({ type: 'tool-arguments', index, arguments: fragment });
+    }
+  }
+
   takeText(): string {
-    const text = this.text;
-    this.text = '';
-    return text;
+    return this.output.takeText();
+  }
+
+  takeParts(): ProviderStreamPart[] {
+    return this.output.takeParts();
   }
 
   finish(): ProviderStreamPart[] {
@@ -196,6 +290,6 @@ function isEscaped(text: string, index: number): boolean {
 }
 
 function toFinishReason(reason: string): FinishReason {
-  if (reason === 'stop' || reason === 'length' || reason === 'content_filter') return reason;
+  if (reason === 'stop' || reason === 'length' || reason === 'content_filter' || reason === 'tool_calls') return reason;
   return 'other';
 }

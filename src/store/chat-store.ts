@@ -7,10 +7,12 @@
  * messages by id is ordering them by insertion.
  */
 
-/** Which public API created a conversation; surfaces list only their own. */
-export type Surface = 'openai' | 'assistant' | 'ai-module' | 'chat-sessions' | 'stream-v2' | 'voice';
+import type { ToolCall } from '../providers/chat-provider.js';
 
-export type MessageRole = 'system' | 'user' | 'assistant';
+/** Which public API created a conversation; surfaces list only their own. */
+export type Surface = 'openai' | 'anthropic' | 'assistant' | 'ai-module' | 'chat-sessions' | 'stream-v2' | 'voice';
+
+export type MessageRole = 'system' | 'user' | 'assistant' | 'tool';
 /** How a stored message ended. */
 export type MessageStatus = 'complete' | 'interrupted' | 'failed';
 /**
@@ -55,6 +57,10 @@ export interface StoredMessage {
   timeToFirstTokenMs: number | null;
   latencyMs: number | null;
   createdAt: string;
+  /** The tools a reply called (relayed to the client, never run by Parley). */
+  toolCalls?: ToolCall[];
+  /** A `tool` message: the id of the call whose result it holds. */
+  toolCallId?: string;
 }
 
 export interface NewConversation {
@@ -82,6 +88,8 @@ export interface BeginTurnInput {
   content: string;
   /** Token count of `content`. */
   tokens: number;
+  /** Set when the new message is a tool's result rather than the user's words: stored with role `tool`. */
+  toolCallId?: string;
   /** How many earlier messages to return as history (0 for none). */
   historyLimit: number;
   /** The reply, stored `in_progress` in the same write so that it exists from the turn's start. */
@@ -111,6 +119,8 @@ export interface FinishTurnInput {
   completionTokens: number;
   timeToFirstTokenMs: number | null;
   latencyMs: number;
+  /** The tools the reply called, if any. */
+  toolCalls?: ToolCall[];
 }
 
 /** A reply's text so far, written while it streams so that a crash loses little of it. */

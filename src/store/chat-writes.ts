@@ -82,9 +82,9 @@ export class ChatWrites {
     });
   }
 
-  private readonly endReplyStatement = statementTemplate((message: Omit<StoredMessage, 'role'>) => {
+  private readonly endReplyStatement = statementTemplate((row: Omit<ReturnType<typeof toMessageRow>, 'role'>) => {
     // created_at too: a reply dates from when it ended, as the conversation's last message does.
-    const { id, conversation_id, user_id, role: _role, ...ended } = toMessageRow({ ...message, role: 'assistant' });
+    const { id, conversation_id, user_id, ...ended } = row;
     return this.db
       .updateTable('messages')
       .set({ ...ended, instance_id: null })
@@ -95,8 +95,9 @@ export class ChatWrites {
   });
 
   /** Ends a reply still in progress; changes no row once it has ended (guard the write on it). */
-  endReply({ role: _role, ...message }: StoredMessage): Compilable {
-    return this.endReplyStatement(message);
+  endReply(message: StoredMessage): Compilable {
+    const { role: _role, ...row } = toMessageRow(message);
+    return this.endReplyStatement(row);
   }
 
   private readonly checkpointReplyStatement = statementTemplate((checkpoint: ReplyCheckpoint) =>

@@ -50,6 +50,10 @@ export interface MessagesTable {
   created_at: string;
   /** The instance writing an `in_progress` reply (see migrations.ts 0003). */
   instance_id: string | null;
+  /** A reply's tool calls as JSON (ToolCall[]), null when it called none (0004). */
+  tool_calls: string | null;
+  /** A `tool` message's call id (0004). */
+  tool_call_id: string | null;
 }
 
 export interface InstancesTable {

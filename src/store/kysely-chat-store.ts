@@ -62,7 +62,8 @@ export class KyselyChatStore implements ChatStore {
       // Keeps another user's messages out while the write has yet to reject the turn.
       .where('user_id', '=', values.userId)
       .where('status', 'in', ['complete', 'interrupted'])
-      .where('content', '!=', '')
+      // A reply that only called tools has no text; its calls are context once whole (a cut one has nothing to answer).
+      .where((row) => row.or([row('content', '!=', ''), row.and([row('tool_calls', 'is not', null), row('status', '=', 'complete')])]))
       .orderBy('id', 'desc')
       .limit(values.limit),
   );
@@ -473,7 +474,7 @@ function newUserMessage(input: BeginTurnInput, conversationId: string, now: stri
     id: uuidv7(),
     conversationId,
     userId: input.userId,
-    role: 'user',
+    role: input.toolCallId === undefined ? 'user' : 'tool',
     content: input.content,
     status: 'complete',
     tokens: input.tokens,
@@ -484,6 +485,7 @@ function newUserMessage(input: BeginTurnInput, conversationId: string, now: stri
     timeToFirstTokenMs: null,
     latencyMs: null,
     createdAt: now,
+    ...(input.toolCallId === undefined ? {} : { toolCallId: input.toolCallId }),
   };
 }
 
@@ -504,5 +506,6 @@ function replyMessage(input: FinishTurnInput, now: string): StoredMessage {
     timeToFirstTokenMs: input.timeToFirstTokenMs === null ? null : Math.round(input.timeToFirstTokenMs),
     latencyMs: Math.round(input.latencyMs),
     createdAt: now,
+    ...(input.toolCalls === undefined || input.toolCalls.length === 0 ? {} : { toolCalls: input.toolCalls }),
   };
 }

@@ -36,6 +36,7 @@ function migrationProvider(types: ColumnTypes): MigrationProvider {
       '0001_users_conversations_messages': { up: (db) => createInitialSchema(db, types) },
       '0002_usage_days_api_keys': { up: (db) => createUsageDaysAndApiKeys(db, types) },
       '0003_replies_in_progress': { up: (db) => createRepliesInProgress(db, types) },
+      '0004_tool_messages': { up: (db) => addToolColumns(db, types) },
     }),
   };
 }
@@ -154,12 +155,7 @@ async function createUsageDaysAndApiKeys(db: Kysely<unknown>, types: ColumnTypes
  * replies of one that died can be told apart and finished as interrupted.
  */
 async function createRepliesInProgress(db: Kysely<unknown>, types: ColumnTypes): Promise<void> {
-  if (types.dialect === 'postgres') await sql`alter table messages add column if not exists instance_id text`.execute(db);
-  else {
-    // SQLite has no `add column if not exists`: a rerun after this step finds the column there.
-    const { rows } = await sql<{ name: string }>`select name from pragma_table_info('messages') where name = 'instance_id'`.execute(db);
-    if (rows.length === 0) await sql`alter table messages add column instance_id text`.execute(db);
-  }
+  await addTextColumn(db, types, 'messages', 'instance_id');
   // Partial: only the few replies streaming right now are in it, so it costs turns nearly nothing.
   await db.schema
     .createIndex('messages_in_progress_instance_id')
@@ -175,4 +171,21 @@ async function createRepliesInProgress(db: Kysely<unknown>, types: ColumnTypes):
     .addColumn('started_at', types.timestamp, (column) => column.notNull())
     .addColumn('heartbeat_at', types.timestamp, (column) => column.notNull())
     .execute();
+}
+
+/** A reply's tool calls and a tool message's call id, so that conversations with tools read back whole. */
+async function addToolColumns(db: Kysely<unknown>, types: ColumnTypes): Promise<void> {
+  await addTextColumn(db, types, 'messages', 'tool_calls');
+  await addTextColumn(db, types, 'messages', 'tool_call_id');
+}
+
+/** Adds a nullable text column, safely run again after an interruption. */
+async function addTextColumn(db: Kysely<unknown>, types: ColumnTypes, table: string, column: string): Promise<void> {
+  if (types.dialect === 'postgres') {
+    await sql`alter table ${sql.table(table)} add column if not exists ${sql.ref(column)} text`.execute(db);
+    return;
+  }
+  // SQLite has no `add column if not exists`: a rerun after this step finds the column there.
+  const { rows } = await sql<{ name: string }>`select name from pragma_table_info(${table}) where name = ${column}`.execute(db);
+  if (rows.length === 0) await sql`alter table ${sql.table(table)} add column ${sql.ref(column)} text`.execute(db);
 }

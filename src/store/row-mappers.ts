@@ -1,5 +1,6 @@
 /** Converts between table rows and the port's types. */
 import type { Insertable } from 'kysely';
+import type { ToolCall } from '../providers/chat-provider.js';
 import type { ApiKey, Conversation, NewConversation, StoredMessage } from './chat-store.js';
 import type { ApiKeyRow, ConversationRow, ConversationsTable, MessageRow, MessagesTable } from './database-schema.js';
 
@@ -38,6 +39,8 @@ export function toStoredMessage(row: MessageRow): StoredMessage {
     timeToFirstTokenMs: row.time_to_first_token_ms,
     latencyMs: row.latency_ms,
     createdAt: row.created_at,
+    ...(row.tool_calls === null ? {} : { toolCalls: JSON.parse(row.tool_calls) as ToolCall[] }),
+    ...(row.tool_call_id === null ? {} : { toolCallId: row.tool_call_id }),
   };
 }
 
@@ -57,6 +60,8 @@ export function toMessageRow(message: StoredMessage): Insertable<MessagesTable> 
     time_to_first_token_ms: message.timeToFirstTokenMs,
     latency_ms: message.latencyMs,
     created_at: message.createdAt,
+    tool_calls: message.toolCalls === undefined ? null : JSON.stringify(message.toolCalls),
+    tool_call_id: message.toolCallId ?? null,
   };
 }
 

@@ -237,6 +237,37 @@ function defineFinishTurnTests(store: () => ChatStore): void {
     expect(conversation).toMatchObject({ messageCount: 2, updatedAt: reply.createdAt, lastMessageAt: reply.createdAt });
   });
 
+  it("a reply's tool calls and the tool result that answers them read back whole, in listings and in history", async () => {
+    const userId = newUserId();
+    const toolCalls = [
+      { id: 'call_1', name: 'get_weather', arguments: '{"city":"Paris"}' },
+      { id: 'call_2', name: 'get_time', arguments: '{"zone":"CET"}' },
+    ];
+    const asked = await begin(store(), userId, newTarget(), 'Weather and time in Paris?');
+    const reply = await finish(store(), asked, { content: '', toolCalls });
+    expect(reply).toMatchObject({ role: 'assistant', content: '', toolCalls });
+    const conversation: ConversationTarget = { kind: 'existing', conversationId: asked.conversation.id };
+    const answered = await store().beginTurn({
+      userId,
+      target: conversation,
+      content: '18C',
+      tokens: 1,
+      toolCallId: 'call_1',
+      historyLimit: 20,
+      reply: testReply,
+    });
+    expect(answered.userMessage).toMatchObject({ role: 'tool', content: '18C', toolCallId: 'call_1' });
+    expect(answered.history[1]).toEqual(reply);
+    await finish(store(), answered, { content: 'It is 18C' });
+    const listed = await store().listMessages(userId, asked.conversation.id, { page: 1, limit: 10 });
+    expect(listed.items.map((message) => [message.role, message.toolCalls, message.toolCallId])).toEqual([
+      ['user', undefined, undefined],
+      ['assistant', toolCalls, undefined],
+      ['tool', undefined, 'call_1'],
+      ['assistant', undefined, undefined],
+    ]);
+  });
+
   it('a reply without a first-token time stores null for it', async () => {
     const turn = await begin(store(), newUserId(), newTarget());
     const reply = await finish(store(), turn, { status: 'failed', content: '', timeToFirstTokenMs: null });

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { tokenTemplate, type Exchange } from './fake-exchange.js';
-import { countWords, promptWords, textOf } from './fake-text.js';
+import { countWords, promptWords, textOf, tokenize } from './fake-text.js';
+import { defaultReply, openAIToolHistoryError, plannedToolCall, type PlannedToolCall } from './fake-tools.js';
 
 /** The OpenAI API's endpoints, keyed by `METHOD path`. */
 export const openaiRoutes: Record<string, (ex: Exchange) => void> = {
@@ -107,12 +108,19 @@ function accepted(ex: Exchange, required: (keyof typeof FIELD_CHECKS)[]): boolea
 function chatCompletions(ex: Exchange): void {
   if (!accepted(ex, ['model', 'messages'])) return;
   const body = ex.body;
-  const limit = body.max_completion_tokens ?? body.max_tokens;
-  const { tokens, truncated } = ex.planReply(typeof limit === 'number' ? limit : undefined);
-  const finishReason = truncated ? 'length' : 'stop';
+  const invalid = contentError(body.messages) ?? openAIToolHistoryError(body.messages) ?? responseFormatError(body.response_format);
+  if (invalid !== undefined) return ex.send(400, openaiError(invalid, 'invalid_request_error', 'messages'));
   const promptTokens = promptWords(body);
-  const usage = { prompt_tokens: promptTokens, completion_tokens: tokens.length, total_tokens: promptTokens + tokens.length };
   const base = { id: `chatcmpl-${randomUUID().replaceAll('-', '')}`, created: Math.floor(Date.now() / 1000), model: body.model };
+  const toolCall = body.tool_choice === 'none' ? undefined : plannedToolCall(body, 'call_', body.tool_choice?.function?.name);
+  if (toolCall !== undefined) return callTool(ex, toolCall, base, promptTokens);
+
+  const limit = body.max_completion_tokens ?? body.max_tokens;
+  const { tokens, truncated } = jsonRequested(body)
+    ? { tokens: tokenize(JSON.stringify({ reply: defaultReply(body) })), truncated: false }
+    : ex.planReply(typeof limit === 'number' ? limit : undefined);
+  const finishReason = truncated ? 'length' : 'stop';
+  const usage = { prompt_tokens: promptTokens, completion_tokens: tokens.length, total_tokens: promptTokens + tokens.length };
 
   if (body.stream === true) {
     const includeUsage = ex.behaviour.usage && body.stream_options?.include_usage === true;
@@ -156,6 +164,74 @@ function streamChat(ex: Exchange, plan: ChatStreamPlan): void {
     tokenEvent: tokenTemplate((token) => chunk([choice({ content: token }, null)])),
     tail: [chunk([choice({}, plan.finishReason)]), ...(usage ? [chunk([], usage)] : []), 'data: [DONE]\n\n'],
   });
+}
+
+/** Answers with a call of the planned tool, streamed as OpenAI streams tool calls: id and name first, then argument fragments. */
+function callTool(ex: Exchange, call: PlannedToolCall, base: { id: string; created: number; model: string }, promptTokens: number): void {
+  const usage = {
+    prompt_tokens: promptTokens,
+    completion_tokens: call.fragments.length,
+    total_tokens: promptTokens + call.fragments.length,
+  };
+  if (ex.body.stream !== true) {
+    const toolCalls = [{ id: call.id, type: 'function', function: { name: call.name, arguments: call.arguments } }];
+    return ex.send(200, {
+      ...base,
+      object: 'chat.completion',
+      choices: [
+        {
+          index: 0,
+          message: { role: 'assistant', content: null, tool_calls: toolCalls, refusal: null },
+          logprobs: null,
+          finish_reason: 'tool_calls',
+        },
+      ],
+      ...(ex.behaviour.usage && { usage }),
+      system_fingerprint: SYSTEM_FINGERPRINT,
+    });
+  }
+  const includeUsage = ex.behaviour.usage && ex.body.stream_options?.include_usage === true;
+  const chunk = (choices: object[], chunkUsage: object | null = null) => {
+    const data = { ...base, object: 'chat.completion.chunk', system_fingerprint: SYSTEM_FINGERPRINT, choices };
+    return `data: ${JSON.stringify(includeUsage ? { ...data, usage: chunkUsage } : data)}\n\n`;
+  };
+  const choice = (delta: object, finish_reason: string | null) => ({ index: 0, delta, logprobs: null, finish_reason });
+  const start = {
+    role: 'assistant',
+    content: null,
+    tool_calls: [{ index: 0, id: call.id, type: 'function', function: { name: call.name, arguments: '' } }],
+  };
+  ex.stream({
+    head: [chunk([choice(start, null)])],
+    tokens: call.fragments,
+    tokenEvent: tokenTemplate((fragment) => chunk([choice({ tool_calls: [{ index: 0, function: { arguments: fragment } }] }, null)])),
+    tail: [chunk([choice({}, 'tool_calls')]), ...(includeUsage ? [chunk([], usage)] : []), 'data: [DONE]\n\n'],
+  });
+}
+
+function jsonRequested(body: any): boolean {
+  return body.response_format?.type === 'json_object' || body.response_format?.type === 'json_schema';
+}
+
+function responseFormatError(format: any): string | undefined {
+  if (format === undefined || format.type === 'text' || format.type === 'json_object') return undefined;
+  if (format.type !== 'json_schema')
+    return `Invalid value: '${format.type}'. Supported values are: 'json_object', 'json_schema', and 'text'.`;
+  if (typeof format.json_schema?.name !== 'string') return "Missing required parameter: 'response_format.json_schema.name'.";
+  return undefined;
+}
+
+/** OpenAI's checks of content parts: text parts hold text, image parts a URL. */
+function contentError(messages: any[]): string | undefined {
+  for (const [i, message] of messages.entries()) {
+    if (!Array.isArray(message?.content)) continue;
+    for (const [j, part] of message.content.entries()) {
+      if (part?.type === 'text' && typeof part.text === 'string') continue;
+      if (part?.type === 'image_url' && /^(https?:|data:image\/)/.test(part.image_url?.url ?? '')) continue;
+      return `Invalid content part at 'messages[${i}].content[${j}]'.`;
+    }
+  }
+  return undefined;
 }
 
 function embeddings(ex: Exchange): void {

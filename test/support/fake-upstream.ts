@@ -8,7 +8,7 @@ import type { AddressInfo } from 'node:net';
 import { anthropicErrorBody, anthropicRoutes } from './fake-anthropic.js';
 import { Exchange } from './fake-exchange.js';
 import { openaiError, openaiErrorBody, openaiRoutes } from './fake-openai.js';
-import { lastUserText } from './fake-text.js';
+import { defaultReply } from './fake-tools.js';
 
 export { tokenize } from './fake-text.js';
 export { EMBEDDING_DIMENSIONS, fakeEmbedding } from './fake-openai.js';
@@ -36,7 +36,7 @@ export interface Fault {
 }
 
 export interface Behaviour {
-  /** The reply text; default: `You said: ${text of the last user message}` */
+  /** The reply text; default: `You said: ${text of the last user message}`, or `The tool said: ${result}` after a tool's result */
   reply: string | ((body: any) => string);
   /** ms before the first token (after headers are sent) */
   firstTokenDelayMs: number;
@@ -61,7 +61,7 @@ export interface Behaviour {
 
 export function defaultBehaviour(): Behaviour {
   return {
-    reply: (body) => `You said: ${lastUserText(body)}`,
+    reply: defaultReply,
     firstTokenDelayMs: 0,
     tokenDelayMs: 0,
     usage: true,

@@ -19,9 +19,17 @@ describe('/v1/chat/completions parameters', () => {
   afterAll(() => harness.close());
 
   const messages = [{ role: 'user' as const, content: 'Hello' }];
-  const sampling = { stop: ['END', 'STOP'], top_p: 0.5, seed: 7, presence_penalty: 0.25, frequency_penalty: -0.5, user: 'end-user-1' };
+  const sampling = {
+    stop: ['END', 'STOP'],
+    top_p: 0.5,
+    seed: 7,
+    presence_penalty: 0.25,
+    frequency_penalty: -0.5,
+    logit_bias: { '50256': -100 },
+    user: 'end-user-1',
+  };
 
-  it('passes stop, top_p, seed, penalties and user to an OpenAI model as OpenAI names them', async () => {
+  it('passes stop, top_p, seed, penalties, logit_bias and user to an OpenAI model as OpenAI names them', async () => {
     await client.chat.completions.create({ model: 'gpt-4o-mini', messages, ...sampling });
     expect(harness.fake.requests.at(-1)?.body).toMatchObject(sampling);
     // A single stop string is one sequence.
@@ -44,6 +52,7 @@ describe('/v1/chat/completions parameters', () => {
       ['seed', 7],
       ['presence_penalty', 0.5],
       ['frequency_penalty', 0.5],
+      ['logit_bias', { '50256': -100 }],
     ] as const) {
       const error = await client.chat.completions
         .create({ model: 'claude-3-5-sonnet-latest', messages, [field]: value })
@@ -54,14 +63,13 @@ describe('/v1/chat/completions parameters', () => {
     expect(harness.fake.requests).toHaveLength(0);
   });
 
-  it('refuses tools, JSON output, log probabilities and more than one choice rather than dropping them', async () => {
+  it('refuses legacy functions, tool_choice without tools, log probabilities and more than one choice rather than dropping them', async () => {
     const tool = { type: 'function' as const, function: { name: 'lookup', parameters: { type: 'object', properties: {} } } };
     for (const [field, extra] of [
-      ['tools', { tools: [tool] }],
+      ['functions', { functions: [tool.function] }],
       ['tool_choice', { tool_choice: 'required' }],
-      ['response_format', { response_format: { type: 'json_object' } }],
       ['logprobs', { logprobs: true }],
-      ['logit_bias', { logit_bias: { '50256': -100 } }],
+      ['top_logprobs', { top_logprobs: 2 }],
       ['n', { n: 2 }],
     ] as const) {
       const error = await client.chat.completions

@@ -13,7 +13,8 @@ import type {
 type ConversationResponse = z.output<typeof conversationResponseSchema>;
 type MessageResponse = z.output<typeof messageResponseSchema>;
 
-const roles: Record<MessageRole, MessageResponse['role']> = { user: 'USER', assistant: 'ASSISTANT', system: 'SYSTEM' };
+// Tool messages come only from the OpenAI-compatible API, whose conversations this surface never lists; seed 001 has no role for them.
+const roles: Record<MessageRole, MessageResponse['role']> = { user: 'USER', assistant: 'ASSISTANT', system: 'SYSTEM', tool: 'USER' };
 
 /** What a reply cost: the context it was given plus what it produced, as chat:end's totalTokens counts it. */
 function replyTokens(message: StoredMessage): number {

@@ -8,6 +8,7 @@ import type { FinishReason } from '../../providers/chat-provider.js';
 export class ChatCompletionChunks {
   private readonly head: string;
   private readonly deltaPrefix: string;
+  private readonly toolCallsPrefix: string;
   private readonly usageNull: string;
 
   /** `created` is in seconds, the turn's start: a resumed stream's chunks are the same as the first's. */
@@ -16,6 +17,7 @@ export class ChatCompletionChunks {
     // With include_usage, OpenAI sends "usage":null on every ordinary chunk.
     this.usageNull = includeUsage ? ',"usage":null' : '';
     this.deltaPrefix = `${this.head}"choices":[{"index":0,"delta":{"content":`;
+    this.toolCallsPrefix = `${this.head}"choices":[{"index":0,"delta":{"tool_calls":[`;
   }
 
   role(): string {
@@ -24,6 +26,17 @@ export class ChatCompletionChunks {
 
   delta(text: string): string {
     return `${this.deltaPrefix}${JSON.stringify(text)}},"logprobs":null,"finish_reason":null}]${this.usageNull}}\n\n`;
+  }
+
+  /** A tool call starts: its id and name, and empty arguments, as OpenAI sends them. */
+  toolCall(index: number, id: string, name: string): string {
+    const call = { index, id, type: 'function', function: { name, arguments: '' } };
+    return `${this.toolCallsPrefix}${JSON.stringify(call)}]},"logprobs":null,"finish_reason":null}]${this.usageNull}}\n\n`;
+  }
+
+  /** The next fragment of a tool call's JSON arguments. */
+  toolArguments(index: number, fragment: string): string {
+    return `${this.toolCallsPrefix}{"index":${index},"function":{"arguments":${JSON.stringify(fragment)}}}]},"logprobs":null,"finish_reason":null}]${this.usageNull}}\n\n`;
   }
 
   finish(reason: FinishReason): string {
@@ -38,6 +51,6 @@ export class ChatCompletionChunks {
   static readonly done = 'data: [DONE]\n\n';
 }
 
-export function toOpenAIFinishReason(reason: FinishReason): 'stop' | 'length' | 'content_filter' {
+export function toOpenAIFinishReason(reason: FinishReason): Exclude<FinishReason, 'other'> {
   return reason === 'other' ? 'stop' : reason;
 }

@@ -33,6 +33,10 @@ export class ChatCompletionStream implements TurnStreamEncoder {
         return this.chunks.role();
       case 'text-delta':
         return this.chunks!.delta(event.text);
+      case 'tool-call':
+        return this.chunks!.toolCall(event.index, event.id, event.name);
+      case 'tool-arguments':
+        return this.chunks!.toolArguments(event.index, event.arguments);
       case 'usage':
         if (this.wire.includeUsage) this.usage = this.chunks!.usage(event.promptTokens, event.completionTokens);
         return '';

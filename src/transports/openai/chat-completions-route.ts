@@ -7,7 +7,14 @@ import { notFound } from '../../core/errors.js';
 import type { ServerDependencies } from '../../http/server-dependencies.js';
 import { endAbandoned, httpTurnClient, respondWithTurn, resumePoint } from '../../http/turn-event-stream.js';
 import { toOpenAIFinishReason } from './chat-completion-chunks.js';
-import { chatCompletionRequestSchema, parseMessages, refuseUnsupported, samplingOf } from './chat-completion-request.js';
+import {
+  chatCompletionRequestSchema,
+  parseMessages,
+  refuseUnsupported,
+  responseFormatOf,
+  samplingOf,
+  toolsOf,
+} from './chat-completion-request.js';
 import { ChatCompletionStream, type ChatCompletionWire } from './chat-completion-stream.js';
 import { sendOpenAIError } from './openai-error-body.js';
 
@@ -42,13 +49,17 @@ export function registerChatCompletionsRoute(
     const turn: StartRequest = {
       identity,
       target: { kind: 'new', create: { surface: 'openai', systemPrompt: parsed.system ?? null } },
-      content: parsed.content,
+      content: parsed.last.content,
+      ...(parsed.last.parts === undefined ? {} : { parts: parsed.last.parts }),
+      ...(parsed.last.toolCallId === undefined ? {} : { toolCallId: parsed.last.toolCallId }),
       suppliedContext: parsed.context,
       options: {
         model: body.model,
         maxTokens: body.max_completion_tokens ?? body.max_tokens ?? undefined,
         temperature: body.temperature ?? undefined,
         sampling: samplingOf(body),
+        tools: toolsOf(body),
+        responseFormat: responseFormatOf(body),
         historyLimit: 0,
       },
       client: { bucket: 'default', address: request.ip },
@@ -82,8 +93,12 @@ export function registerChatCompletionsRoute(
 
 async function sendCompletion(reply: FastifyReply, reader: TurnReader): Promise<void> {
   let text = '';
+  const toolCalls: { id: string; type: 'function'; function: { name: string; arguments: string } }[] = [];
   for await (const event of reader) {
     if (event.type === 'text-delta') text += event.text;
+    else if (event.type === 'tool-call')
+      toolCalls[event.index] = { id: event.id, type: 'function', function: { name: event.name, arguments: '' } };
+    else if (event.type === 'tool-arguments') toolCalls[event.index]!.function.arguments += event.arguments;
     else if (event.type === 'turn-error') sendOpenAIError(reply, event.error);
     else if (event.type === 'turn-abort') endAbandoned(reply);
     else if (event.type === 'turn-finish') {
@@ -99,7 +114,10 @@ async function sendCompletion(reply: FastifyReply, reader: TurnReader): Promise<
         choices: [
           {
             index: 0,
-            message: { role: 'assistant', content: text, refusal: null },
+            message:
+              toolCalls.length === 0
+                ? { role: 'assistant', content: text, refusal: null }
+                : { role: 'assistant', content: text === '' ? null : text, refusal: null, tool_calls: toolCalls },
             logprobs: null,
             finish_reason: toOpenAIFinishReason(event.finishReason),
           },
