@@ -9,6 +9,7 @@ import { voiceAssistantPage } from '../transports/voice/voice-assistant-page.js'
 import { chatSessionsRoutes } from '../transports/chat-sessions/chat-sessions-routes.js';
 import { aiModuleRoutes } from '../transports/ai-module-rest/ai-module-routes.js';
 import { openAIRoutes } from '../transports/openai/openai-routes.js';
+import { anthropicRoutes } from '../transports/anthropic/anthropic-routes.js';
 import { streamV2Routes } from '../transports/stream-v2/stream-v2-routes.js';
 import { installErrorHandler, parleyErrorBody, sendError } from '../http/error-handler.js';
 import { openAIErrorBody } from '../transports/openai/openai-error-body.js';
@@ -55,6 +56,7 @@ export async function buildServer(dependencies: ServerDependencies, logger: Logg
   await registerOpenApi(app);
   registerHealthRoute(app, dependencies);
   await app.register(openAIRoutes, dependencies);
+  await app.register(anthropicRoutes, dependencies);
   await app.register(aiModuleRoutes, { ...dependencies, prefix: '/api/v1/ai' });
   await app.register(apiKeysRoutes, dependencies);
   await app.register(chatSessionsRoutes, dependencies);
