@@ -182,7 +182,8 @@ export class ChatEngine {
             reply.firstTokenAt ??= performance.now();
             reply.toolCalls[part.index] = { id: part.id, name: part.name, arguments: '' };
             yield part;
-          } else if (part.type === 'usage') reply.usage = part;
+          } else if (part.type === 'logprobs') yield part;
+          else if (part.type === 'usage') reply.usage = part;
           else reply.finishReason = part.reason;
         }
       } catch (error) {

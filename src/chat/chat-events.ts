@@ -18,7 +18,7 @@ export type ChatEvent =
   | { type: 'turn-start'; conversation: Conversation; conversationCreated: boolean; userMessage: StoredMessage; replyId: string }
   | { type: 'message-start'; messageId: string; model: string; provider: string }
   | { type: 'text-delta'; text: string }
-  | Extract<ProviderStreamPart, { type: 'tool-call' | 'tool-arguments' }>
+  | Extract<ProviderStreamPart, { type: 'tool-call' | 'tool-arguments' | 'logprobs' }>
   | { type: 'usage'; promptTokens: number; completionTokens: number }
   | { type: 'turn-finish'; message: StoredMessage; finishReason: FinishReason }
   /** `message` is the stored failed reply, absent when the turn failed before anything was stored. */

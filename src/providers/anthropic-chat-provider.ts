@@ -238,12 +238,13 @@ function toFinishReason(reason: string): FinishReason {
   return 'other';
 }
 
-/** Claude has no seed, penalties nor logit bias: asked for them, it refuses, naming the field, rather than dropping them. */
+/** Claude has no seed, penalties, logit bias nor log probabilities: asked for them, it refuses, naming the field, rather than dropping them. */
 const unsupportedByClaude = [
   ['seed', 'seed'],
   ['presencePenalty', 'presence_penalty'],
   ['frequencyPenalty', 'frequency_penalty'],
   ['logitBias', 'logit_bias'],
+  ['logprobs', 'logprobs'],
 ] as const;
 
 /** The sampling settings in Anthropic's names (`stop_sequences`, `top_p`, `metadata.user_id`). */

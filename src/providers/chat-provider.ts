@@ -74,6 +74,8 @@ export interface SamplingOptions {
   logitBias?: Record<string, number>;
   /** The end user, for the provider's abuse monitoring. */
   user?: string;
+  /** Ask for each output token's log probability, with this many likeliest alternatives (0–20). */
+  logprobs?: { top: number };
 }
 
 export type FinishReason = 'stop' | 'length' | 'content_filter' | 'tool_calls' | 'other';
@@ -88,6 +90,8 @@ export type ProviderStreamPart =
   | { type: 'tool-call'; index: number; id: string; name: string }
   /** The next fragment of a call's JSON arguments. */
   | { type: 'tool-arguments'; index: number; arguments: string }
+  /** Log probabilities of the text just before, as the provider sent them (OpenAI's `logprobs.content` entries). */
+  | { type: 'logprobs'; content: unknown[] }
   | { type: 'usage'; promptTokens: number; completionTokens: number }
   | { type: 'finish'; reason: FinishReason };
 

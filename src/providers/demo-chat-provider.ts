@@ -24,6 +24,7 @@ export class DemoChatProvider implements ChatProvider, EmbeddingProvider {
     request.signal.throwIfAborted();
     // A client that asks for a tool call or JSON wants it: the demo model can give neither, so it says so.
     if (request.tools !== undefined) throw invalidRequest('tools: the demo model calls no tools; configure a provider', 'tools');
+    if (request.sampling?.logprobs !== undefined) throw invalidRequest('logprobs: the demo model has no log probabilities', 'logprobs');
     if (request.responseFormat !== undefined) {
       throw invalidRequest('response_format: the demo model writes no JSON; configure a provider', 'response_format');
     }

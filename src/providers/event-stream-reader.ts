@@ -219,7 +219,7 @@ export class DecodedOutput {
     this.text += text;
   }
 
-  addPart(part: Extract<ProviderStreamPart, { type: 'tool-call' | 'tool-arguments' }>): void {
+  addPart(part: Extract<ProviderStreamPart, { type: 'tool-call' | 'tool-arguments' | 'logprobs' }>): void {
     const last = this.parts.at(-1);
     if (this.text === '' && part.type === 'tool-arguments' && last?.type === 'tool-arguments' && last.index === part.index) {
       last.arguments += part.arguments;

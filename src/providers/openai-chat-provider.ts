@@ -117,6 +117,7 @@ function openAISampling(sampling: SamplingOptions | undefined) {
     ...(sampling.presencePenalty === undefined ? {} : { presence_penalty: sampling.presencePenalty }),
     ...(sampling.frequencyPenalty === undefined ? {} : { frequency_penalty: sampling.frequencyPenalty }),
     ...(sampling.logitBias === undefined ? {} : { logit_bias: sampling.logitBias }),
+    ...(sampling.logprobs === undefined ? {} : { logprobs: true, top_logprobs: sampling.logprobs.top }),
     ...(sampling.user === undefined ? {} : { user: sampling.user }),
   };
 }
@@ -189,7 +190,11 @@ interface ToolCallDelta {
 }
 
 interface ChatCompletionChunk {
-  choices?: { delta?: { content?: string | null; tool_calls?: ToolCallDelta[] }; finish_reason?: string | null }[];
+  choices?: {
+    delta?: { content?: string | null; tool_calls?: ToolCallDelta[] };
+    logprobs?: { content?: unknown[] | null } | null;
+    finish_reason?: string | null;
+  }[];
   usage?: { prompt_tokens: number; completion_tokens: number } | null;
   error?: { message?: string };
 }
@@ -221,6 +226,8 @@ class OpenAIChatDecoder implements StreamDecoder {
     if (choice !== undefined) {
       const content = choice.delta?.content;
       if (content) this.output.addText(content);
+      const logprobs = choice.logprobs?.content;
+      if (logprobs != null && logprobs.length > 0) this.output.addPart({ type: 'logprobs', content: logprobs });
       if (choice.delta?.tool_calls !== undefined) this.onToolCalls(choice.delta.tool_calls);
       if (choice.finish_reason) this.finishReason = toFinishReason(choice.finish_reason);
     }
@@ -266,7 +273,8 @@ const contentDeltaMarker = '"choices":[{"index":0,"delta":{"content":"';
  * only text, no finish reason, no usage) read without JSON.parse; undefined
  * for any other chunk, which then takes the full parse. Parsing every chunk
  * whole was the largest cost of relaying a token in profiles (it builds the
- * chunk's seven objects and copies its id and model each time). The markers
+ * chunk's seven objects and copies its id and model each time). A chunk
+ * with log probabilities takes the full parse too. The markers
  * cannot match inside a JSON string: quotes there are escaped.
  */
 export function plainContentDelta(data: string): string | undefined {
@@ -277,7 +285,7 @@ export function plainContentDelta(data: string): string | undefined {
   while (close !== -1 && isEscaped(data, close)) close = data.indexOf('"', close + 1);
   if (close === -1 || data.charCodeAt(close + 1) !== 125 /* } */) return undefined;
   const rest = data.slice(close + 1);
-  if (!rest.includes('"finish_reason":null') || rest.includes('"usage":{')) return undefined;
+  if (!rest.includes('"finish_reason":null') || rest.includes('"usage":{') || rest.includes('"logprobs":{')) return undefined;
   const literal = data.slice(open, close + 1);
   return literal.includes('\\') ? (JSON.parse(literal) as string) : literal.slice(1, -1);
 }

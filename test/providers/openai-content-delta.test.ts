@@ -41,6 +41,14 @@ describe('reading an OpenAI chunk without JSON.parse', () => {
       chunk({ index: 0, delta: { content: 'x', refusal: null }, logprobs: null, finish_reason: null }),
       chunk({ index: 0, delta: { content: null }, logprobs: null, finish_reason: null }),
       chunk({ index: 0, delta: {}, logprobs: null, finish_reason: 'length' }),
+      // Log probabilities ride on the text's chunk: reading only the text would drop them.
+      chunk({
+        index: 0,
+        delta: { content: 'x' },
+        logprobs: { content: [{ token: 'x', logprob: -1, bytes: [120], top_logprobs: [] }] },
+        finish_reason: null,
+      }),
+      chunk({ index: 0, delta: { content: 'x', tool_calls: [] }, logprobs: null, finish_reason: null }),
       plain('x', ',"usage":{"prompt_tokens":1,"completion_tokens":1,"total_tokens":2}'),
       `${head}"choices":[],"usage":{"prompt_tokens":1,"completion_tokens":1,"total_tokens":2}}`,
       '{"error":{"message":"boom"}}',

@@ -120,11 +120,12 @@ function chatCompletions(ex: Exchange): void {
     ? { tokens: tokenize(JSON.stringify({ reply: defaultReply(body) })), truncated: false }
     : ex.planReply(typeof limit === 'number' ? limit : undefined);
   const finishReason = truncated ? 'length' : 'stop';
+  const logprobs = body.logprobs === true ? { top: typeof body.top_logprobs === 'number' ? body.top_logprobs : 0 } : undefined;
   const usage = { prompt_tokens: promptTokens, completion_tokens: tokens.length, total_tokens: promptTokens + tokens.length };
 
   if (body.stream === true) {
     const includeUsage = ex.behaviour.usage && body.stream_options?.include_usage === true;
-    return streamChat(ex, { ...base, tokens, finishReason, usage: includeUsage ? usage : undefined });
+    return streamChat(ex, { ...base, tokens, finishReason, usage: includeUsage ? usage : undefined, logprobs });
   }
   ex.send(200, {
     id: base.id,
@@ -132,7 +133,12 @@ function chatCompletions(ex: Exchange): void {
     created: base.created,
     model: base.model,
     choices: [
-      { index: 0, message: { role: 'assistant', content: tokens.join(''), refusal: null }, logprobs: null, finish_reason: finishReason },
+      {
+        index: 0,
+        message: { role: 'assistant', content: tokens.join(''), refusal: null },
+        logprobs: logprobs === undefined ? null : { content: tokens.map((token) => tokenLogprob(token, logprobs)), refusal: null },
+        finish_reason: finishReason,
+      },
     ],
     ...(ex.behaviour.usage && { usage }),
     system_fingerprint: SYSTEM_FINGERPRINT,
@@ -147,6 +153,14 @@ interface ChatStreamPlan {
   finishReason: string;
   /** present only when the client asked for usage (and the behaviour reports it) */
   usage: object | undefined;
+  /** present when the client asked for log probabilities: how many alternatives per token */
+  logprobs: { top: number } | undefined;
+}
+
+/** A made-up but well-formed log probability entry: the token itself at -0.5, then `top` alternatives. */
+export function tokenLogprob(token: string, { top }: { top: number }) {
+  const entry = (text: string, logprob: number) => ({ token: text, logprob, bytes: [...Buffer.from(text)] });
+  return { ...entry(token, -0.5), top_logprobs: Array.from({ length: top }, (_, i) => entry(i === 0 ? token : `${token}${i}`, -0.5 - i)) };
 }
 
 function streamChat(ex: Exchange, plan: ChatStreamPlan): void {
@@ -161,7 +175,11 @@ function streamChat(ex: Exchange, plan: ChatStreamPlan): void {
   ex.stream({
     head: [chunk([choice({ role: 'assistant', content: '', refusal: null }, null)])],
     tokens: plan.tokens,
-    tokenEvent: tokenTemplate((token) => chunk([choice({ content: token }, null)])),
+    tokenEvent:
+      plan.logprobs === undefined
+        ? tokenTemplate((token) => chunk([choice({ content: token }, null)]))
+        : (token) =>
+            chunk([{ ...choice({ content: token }, null), logprobs: { content: [tokenLogprob(token, plan.logprobs!)], refusal: null } }]),
     tail: [chunk([choice({}, plan.finishReason)]), ...(usage ? [chunk([], usage)] : []), 'data: [DONE]\n\n'],
   });
 }

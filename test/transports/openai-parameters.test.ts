@@ -53,6 +53,7 @@ describe('/v1/chat/completions parameters', () => {
       ['presence_penalty', 0.5],
       ['frequency_penalty', 0.5],
       ['logit_bias', { '50256': -100 }],
+      ['logprobs', true],
     ] as const) {
       const error = await client.chat.completions
         .create({ model: 'claude-3-5-sonnet-latest', messages, [field]: value })
@@ -63,13 +64,13 @@ describe('/v1/chat/completions parameters', () => {
     expect(harness.fake.requests).toHaveLength(0);
   });
 
-  it('refuses legacy functions, tool_choice without tools, log probabilities and more than one choice rather than dropping them', async () => {
+  it('refuses legacy functions, tool_choice without tools, top_logprobs without logprobs, audio and more than one choice rather than dropping them', async () => {
     const tool = { type: 'function' as const, function: { name: 'lookup', parameters: { type: 'object', properties: {} } } };
     for (const [field, extra] of [
       ['functions', { functions: [tool.function] }],
       ['tool_choice', { tool_choice: 'required' }],
-      ['logprobs', { logprobs: true }],
       ['top_logprobs', { top_logprobs: 2 }],
+      ['audio', { audio: { voice: 'alloy', format: 'mp3' } }],
       ['n', { n: 2 }],
     ] as const) {
       const error = await client.chat.completions
@@ -89,5 +90,24 @@ describe('/v1/chat/completions parameters', () => {
       n: 1,
     });
     expect(harness.fake.requests).toHaveLength(1);
+  });
+
+  it("relays an OpenAI model's log probabilities, streamed and not, as OpenAI sends them", async () => {
+    const completion = await client.chat.completions.create({ model: 'gpt-4o-mini', messages, logprobs: true, top_logprobs: 2 });
+    expect(harness.fake.requests.at(-1)?.body).toMatchObject({ logprobs: true, top_logprobs: 2 });
+    const content = completion.choices[0]?.logprobs?.content ?? [];
+    expect(content.map((entry) => entry.token).join('')).toBe(completion.choices[0]?.message.content);
+    expect(content[0]?.top_logprobs).toHaveLength(2);
+
+    harness.fake.behaviour.tokenDelayMs = 5;
+    const stream = await client.chat.completions.create({ model: 'gpt-4o-mini', messages, logprobs: true, stream: true });
+    let text = '';
+    const tokens: string[] = [];
+    for await (const chunk of stream) {
+      text += chunk.choices[0]?.delta.content ?? '';
+      for (const entry of chunk.choices[0]?.logprobs?.content ?? []) tokens.push(entry.token);
+    }
+    expect(text).toBe('You said: Hello');
+    expect(tokens.join('')).toBe(text);
   });
 });

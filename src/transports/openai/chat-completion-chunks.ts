@@ -39,6 +39,11 @@ export class ChatCompletionChunks {
     return `${this.toolCallsPrefix}{"index":${index},"function":{"arguments":${JSON.stringify(fragment)}}}]},"logprobs":null,"finish_reason":null}]${this.usageNull}}\n\n`;
   }
 
+  /** The log probabilities of the text in the chunk before (OpenAI sends them in the same chunk; clients gather them from any). */
+  logprobs(content: unknown[]): string {
+    return `${this.head}"choices":[{"index":0,"delta":{},"logprobs":{"content":${JSON.stringify(content)},"refusal":null},"finish_reason":null}]${this.usageNull}}\n\n`;
+  }
+
   finish(reason: FinishReason): string {
     return `${this.head}"choices":[{"index":0,"delta":{},"logprobs":null,"finish_reason":"${toOpenAIFinishReason(reason)}"}]${this.usageNull}}\n\n`;
   }

@@ -67,6 +67,8 @@ export const chatCompletionRequestSchema = z.looseObject({
   frequency_penalty: z.number().min(-2).max(2).nullish(),
   logit_bias: z.record(z.string().regex(/^\d+$/, { error: 'keys must be token ids' }), z.number().min(-100).max(100)).nullish(),
   user: z.string().max(256).nullish(),
+  logprobs: z.boolean().nullish(),
+  top_logprobs: z.number().int().min(0).max(20).nullish(),
   tools: z.array(tool).max(128).nullish(),
   tool_choice: z
     .union([
@@ -90,8 +92,6 @@ const refusedFields: { field: string; used: (value: unknown) => boolean; why: st
     used: (value) => value !== undefined && value !== null && value !== 'none',
     why: 'deprecated by OpenAI; send `tool_choice`',
   },
-  { field: 'logprobs', used: (value) => value === true, why: 'not supported by Parley yet' },
-  { field: 'top_logprobs', used: (value) => value !== undefined && value !== null, why: 'not supported by Parley yet' },
   { field: 'audio', used: (value) => value !== undefined && value !== null, why: 'not supported by Parley yet' },
   { field: 'prediction', used: (value) => value !== undefined && value !== null, why: 'not supported by Parley yet' },
 ];
@@ -115,6 +115,8 @@ export function samplingOf(body: ChatCompletionRequest): SamplingOptions | undef
   if (body.frequency_penalty != null) sampling.frequencyPenalty = body.frequency_penalty;
   if (body.logit_bias != null && Object.keys(body.logit_bias).length > 0) sampling.logitBias = body.logit_bias;
   if (body.user != null) sampling.user = body.user;
+  if (body.logprobs === true) sampling.logprobs = { top: body.top_logprobs ?? 0 };
+  else if (body.top_logprobs != null) throw invalidRequest('top_logprobs: requires `logprobs: true`', 'top_logprobs');
   return Object.keys(sampling).length === 0 ? undefined : sampling;
 }
 

@@ -37,6 +37,8 @@ export class ChatCompletionStream implements TurnStreamEncoder {
         return this.chunks!.toolCall(event.index, event.id, event.name);
       case 'tool-arguments':
         return this.chunks!.toolArguments(event.index, event.arguments);
+      case 'logprobs':
+        return this.chunks!.logprobs(event.content);
       case 'usage':
         if (this.wire.includeUsage) this.usage = this.chunks!.usage(event.promptTokens, event.completionTokens);
         return '';

@@ -94,11 +94,13 @@ export function registerChatCompletionsRoute(
 async function sendCompletion(reply: FastifyReply, reader: TurnReader): Promise<void> {
   let text = '';
   const toolCalls: { id: string; type: 'function'; function: { name: string; arguments: string } }[] = [];
+  let logprobs: unknown[] | undefined;
   for await (const event of reader) {
     if (event.type === 'text-delta') text += event.text;
     else if (event.type === 'tool-call')
       toolCalls[event.index] = { id: event.id, type: 'function', function: { name: event.name, arguments: '' } };
     else if (event.type === 'tool-arguments') toolCalls[event.index]!.function.arguments += event.arguments;
+    else if (event.type === 'logprobs') (logprobs ??= []).push(...event.content);
     else if (event.type === 'turn-error') sendOpenAIError(reply, event.error);
     else if (event.type === 'turn-abort') endAbandoned(reply);
     else if (event.type === 'turn-finish') {
@@ -118,7 +120,7 @@ async function sendCompletion(reply: FastifyReply, reader: TurnReader): Promise<
               toolCalls.length === 0
                 ? { role: 'assistant', content: text, refusal: null }
                 : { role: 'assistant', content: text === '' ? null : text, refusal: null, tool_calls: toolCalls },
-            logprobs: null,
+            logprobs: logprobs === undefined ? null : { content: logprobs, refusal: null },
             finish_reason: toOpenAIFinishReason(event.finishReason),
           },
         ],
