@@ -68,12 +68,33 @@ export function rawRequest(baseUrl: string, request: RawRequest, timeoutMs = 5_0
 
 const knownCodes = new Set<string>(errorCodes);
 
+/** Anthropic's error types (https://docs.anthropic.com/en/api/errors). */
+const anthropicErrorTypes = new Set([
+  'invalid_request_error',
+  'authentication_error',
+  'permission_error',
+  'not_found_error',
+  'request_too_large',
+  'rate_limit_error',
+  'api_error',
+  'overloaded_error',
+]);
+
+/** Which error shape a route answers with. */
+export type ErrorShape = 'parley' | 'openai' | 'anthropic';
+
+export function errorShapeOf(url: string): ErrorShape {
+  if (url === '/v1/messages') return 'anthropic';
+  return url.startsWith('/v1/') ? 'openai' : 'parley';
+}
+
 /**
  * Why a refusal is not a well-formed error of its surface, or undefined when
- * it is: JSON `{ error: { code, message } }` with a catalogued code, and on
- * the OpenAI-compatible API also OpenAI's `type` and `param`.
+ * it is: JSON `{ error: { code, message } }` with a catalogued code, on the
+ * OpenAI-compatible API also OpenAI's `type` and `param`, on the Anthropic
+ * Messages API `{ type: 'error', error: { type, message } }`.
  */
-export function malformedRefusal(response: RawResponse, openAIShape: boolean): string | undefined {
+export function malformedRefusal(response: RawResponse, shape: ErrorShape): string | undefined {
   const type = response.headers['content-type'] ?? '';
   if (!type.startsWith('application/json')) return `content-type ${type}`;
   let body: unknown;
@@ -84,9 +105,15 @@ export function malformedRefusal(response: RawResponse, openAIShape: boolean): s
   }
   const error = (body as { error?: Record<string, unknown> } | null)?.error;
   if (typeof error !== 'object' || error === null) return `no error object: ${JSON.stringify(body).slice(0, 200)}`;
+  if (shape === 'anthropic') {
+    if ((body as { type?: unknown }).type !== 'error' || !anthropicErrorTypes.has(String(error.type))) {
+      return `not Anthropic's shape: ${JSON.stringify(body).slice(0, 200)}`;
+    }
+    return typeof error.message === 'string' && error.message !== '' ? undefined : 'no message';
+  }
   if (typeof error.code !== 'string' || !knownCodes.has(error.code)) return `unknown code ${String(error.code)}`;
   if (typeof error.message !== 'string' || error.message === '') return 'no message';
-  if (openAIShape && (typeof error.type !== 'string' || !('param' in error))) return `not OpenAI's shape: ${JSON.stringify(error)}`;
+  if (shape === 'openai' && (typeof error.type !== 'string' || !('param' in error))) return `not OpenAI's shape: ${JSON.stringify(error)}`;
   return undefined;
 }
 

@@ -4,7 +4,7 @@ import type { RegisteredRoute } from '../../src/http/route-table.js';
 import { signToken, testJwtSecret } from '../support/tokens.js';
 import { rateLimitsOff } from '../support/limits-off.js';
 import { startTestServer, type TestServer } from '../support/test-server.js';
-import { fixedSeed, malformedRefusal, ProcessTroubles, randomSeed, rawRequest, type RawRequest } from './fuzz-support.js';
+import { errorShapeOf, fixedSeed, malformedRefusal, ProcessTroubles, randomSeed, rawRequest, type RawRequest } from './fuzz-support.js';
 import { requestsFor } from './http-arbitraries.js';
 
 /**
@@ -83,7 +83,7 @@ async function check(server: TestServer, route: RegisteredRoute, request: RawReq
   const where = `${request.method} ${request.path.slice(0, 200)}`;
   expect(response.status, `${where} answered ${response.status}: ${response.body.toString('utf8').slice(0, 300)}`).toBeLessThan(500);
   if (response.status >= 400 && request.method !== 'HEAD') {
-    const problem = malformedRefusal(response, route.url.startsWith('/v1/'));
+    const problem = malformedRefusal(response, errorShapeOf(route.url));
     expect(problem, `${where} answered ${response.status} with a malformed error`).toBeUndefined();
   }
 }
