@@ -15,6 +15,7 @@ import type {
   ChatRequest,
   FinishReason,
   ProviderStreamPart,
+  ResponseFormat,
   SamplingOptions,
   ToolCall,
   ToolOptions,
@@ -44,12 +45,7 @@ export class AnthropicChatProvider implements ChatProvider {
 
   async streamChat(request: ChatRequest): Promise<AsyncIterable<ProviderStreamPart>> {
     const sampling = anthropicSampling(request.sampling);
-    if (request.responseFormat !== undefined) {
-      throw invalidRequest(
-        'response_format: Claude models have no JSON output mode; describe the JSON in the prompt or use a tool',
-        'response_format',
-      );
-    }
+    const jsonTool = request.responseFormat === undefined ? undefined : jsonOutputTool(request.responseFormat, request.tools);
     const messages = toAnthropicMessages(request.messages);
     return openUpstreamStream(
       () =>
@@ -63,12 +59,14 @@ export class AnthropicChatProvider implements ChatProvider {
               ...(request.system === undefined ? {} : { system: request.system }),
               ...(request.temperature === undefined ? {} : { temperature: Math.min(request.temperature, 1) }),
               ...sampling,
-              ...anthropicTools(request.tools),
+              ...(jsonTool === undefined
+                ? anthropicTools(request.tools)
+                : { tools: [jsonTool], tool_choice: { type: 'tool', name: jsonTool.name } }),
             },
             { signal: request.signal },
           )
           .asResponse(),
-      new AnthropicMessageDecoder(),
+      new AnthropicMessageDecoder(jsonTool?.name),
       label,
     );
   }
@@ -154,6 +152,22 @@ function anthropicTools(tools: ToolOptions | undefined) {
   };
 }
 
+/**
+ * Claude has no JSON mode: structured output is asked for, as Anthropic
+ * recommends, as a call of one forced tool whose input schema is the
+ * wanted JSON; the call's input comes back as the reply's text.
+ */
+function jsonOutputTool(format: ResponseFormat, tools: ToolOptions | undefined): Tool {
+  if (tools !== undefined) throw invalidRequest('response_format: Claude models cannot combine JSON output with tools', 'response_format');
+  if (format.type === 'json_object')
+    return { name: 'json_object', description: 'Answer with a JSON object.', input_schema: { type: 'object' } };
+  return {
+    name: format.name,
+    description: format.description ?? 'Answer with JSON matching this schema.',
+    input_schema: (format.schema ?? { type: 'object' }) as Tool['input_schema'],
+  };
+}
+
 interface MessageStreamEvent {
   type: string;
   index?: number;
@@ -173,6 +187,11 @@ class AnthropicMessageDecoder implements StreamDecoder {
   private inputTokens: number | undefined;
   private outputTokens: number | undefined;
   private finishReason: FinishReason | undefined;
+  /** The content block of the JSON output tool's call, whose input is the reply's text. */
+  private jsonBlock: number | undefined;
+
+  /** `jsonTool`: the forced tool standing for JSON output (jsonOutputTool), if any. */
+  constructor(private readonly jsonTool: string | undefined = undefined) {}
 
   onEvent(event: EventSourceMessage): void {
     const data = JSON.parse(event.data) as MessageStreamEvent;
@@ -180,12 +199,15 @@ class AnthropicMessageDecoder implements StreamDecoder {
       case 'content_block_delta':
         if (data.delta?.type === 'text_delta' && data.delta.text) this.output.addText(data.delta.text);
         else if (data.delta?.type === 'input_json_delta' && data.delta.partial_json) {
+          if (this.jsonBlock !== undefined && data.index === this.jsonBlock) return this.output.addText(data.delta.partial_json);
           const index = this.toolCallNumbers.get(data.index ?? -1);
           if (index !== undefined) this.output.addPart({ type: 'tool-arguments', index, arguments: data.delta.partial_json });
         }
         return;
       case 'content_block_start':
-        if (data.content_block?.type === 'tool_use') {
+        if (data.content_block?.type === 'tool_use' && this.jsonTool !== undefined && data.content_block.name === this.jsonTool) {
+          this.jsonBlock = data.index;
+        } else if (data.content_block?.type === 'tool_use') {
           const index = this.toolCallNumbers.size;
           this.toolCallNumbers.set(data.index ?? -1, index);
           this.output.addPart({
@@ -201,7 +223,10 @@ class AnthropicMessageDecoder implements StreamDecoder {
         return;
       case 'message_delta':
         if (data.usage?.output_tokens !== undefined) this.outputTokens = data.usage.output_tokens;
-        if (data.delta?.stop_reason) this.finishReason = toFinishReason(data.delta.stop_reason);
+        // The forced JSON tool's call is the whole answer: it ends as a plain reply.
+        if (data.delta?.stop_reason)
+          this.finishReason =
+            this.jsonTool !== undefined && data.delta.stop_reason === 'tool_use' ? 'stop' : toFinishReason(data.delta.stop_reason);
         return;
       case 'message_stop':
         this.ended = true;

@@ -234,9 +234,41 @@ describe('/v1/chat/completions with tools, images and JSON output', () => {
     });
   });
 
-  it('refuses JSON output for a Claude model, naming response_format, and sends nothing upstream', async () => {
+  it('asks a Claude model for json_schema output as one forced tool, and the reply is the JSON, streamed and not', async () => {
+    const schema = { type: 'object', properties: { text: { type: 'string' } }, required: ['text'] };
+    const response_format = { type: 'json_schema' as const, json_schema: { name: 'answer', schema } };
+    const completion = await client.chat.completions.create({
+      model: 'claude-3-5-sonnet-latest',
+      messages: [{ role: 'user', content: 'Answer in JSON' }],
+      response_format,
+    });
+    expect(JSON.parse(completion.choices[0]?.message.content ?? '')).toEqual({ text: 'Answer in JSON' });
+    expect(completion.choices[0]?.finish_reason).toBe('stop');
+    expect(completion.choices[0]?.message.tool_calls).toBeUndefined();
+    const sent = harness.fake.requests.at(-1)!.body;
+    expect(sent.tools).toEqual([{ name: 'answer', description: expect.any(String), input_schema: schema }]);
+    expect(sent.tool_choice).toEqual({ type: 'tool', name: 'answer' });
+
+    harness.fake.behaviour.tokenDelayMs = 5;
+    const stream = await client.chat.completions.create({
+      model: 'claude-3-5-sonnet-latest',
+      messages: [{ role: 'user', content: 'Answer in JSON' }],
+      response_format,
+      stream: true,
+    });
+    let text = '';
+    for await (const chunk of stream) text += chunk.choices[0]?.delta.content ?? '';
+    expect(JSON.parse(text)).toEqual({ text: 'Answer in JSON' });
+  });
+
+  it('refuses JSON output together with tools for a Claude model, naming response_format, and sends nothing upstream', async () => {
     const error = await client.chat.completions
-      .create({ model: 'claude-3-5-sonnet-latest', messages: [{ role: 'user', content: 'Hi' }], response_format: { type: 'json_object' } })
+      .create({
+        model: 'claude-3-5-sonnet-latest',
+        messages: [{ role: 'user', content: 'Hi' }],
+        response_format: { type: 'json_object' },
+        tools: [weather],
+      })
       .catch((thrown: unknown) => thrown);
     expect(error).toBeInstanceOf(OpenAI.BadRequestError);
     expect((error as InstanceType<typeof OpenAI.BadRequestError>).param).toBe('response_format');
