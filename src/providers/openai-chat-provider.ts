@@ -1,10 +1,8 @@
 import OpenAI from 'openai';
 import type { EventSourceMessage } from 'eventsource-parser';
-import { AppError, invalidRequest } from '../core/errors.js';
+import { AppError } from '../core/errors.js';
 import type { OpenAIProviderConfig } from '../config/config.js';
-import type { ChatCompletionMessageParam, ChatCompletionContentPart } from 'openai/resources/chat/completions';
 import type {
-  ChatMessage,
   ChatProvider,
   ChatRequest,
   EmbeddingProvider,
@@ -14,13 +12,11 @@ import type {
   ModerationProvider,
   ModerationResult,
   ProviderStreamPart,
-  ResponseFormat,
-  SamplingOptions,
-  ToolOptions,
 } from './chat-provider.js';
 import { createNodeHttpFetch } from './node-http-fetch.js';
 import { DecodedOutput, openUpstreamStream, streamEndedEarly, type StreamDecoder } from './event-stream-reader.js';
 import { withOneCallSignal } from './one-call-signal.js';
+import { openAIResponseFormat, openAISampling, openAITools, toOpenAIMessage } from './openai-request.js';
 import { toUpstreamError, type UpstreamLabel } from './upstream-error.js';
 
 const label: UpstreamLabel = { displayName: 'OpenAI', keyVariable: 'OPENAI_API_KEY' };
@@ -104,83 +100,6 @@ export class OpenAIChatProvider implements ChatProvider, EmbeddingProvider, Mode
       throw toUpstreamError(error, label);
     }
   }
-}
-
-/** The sampling settings in OpenAI's names; absent ones are left out. */
-function openAISampling(sampling: SamplingOptions | undefined) {
-  if (sampling === undefined) return {};
-  if (sampling.topK !== undefined) throw invalidRequest('top_k: OpenAI models do not support it', 'top_k');
-  return {
-    ...(sampling.stop === undefined ? {} : { stop: sampling.stop }),
-    ...(sampling.topP === undefined ? {} : { top_p: sampling.topP }),
-    ...(sampling.seed === undefined ? {} : { seed: sampling.seed }),
-    ...(sampling.presencePenalty === undefined ? {} : { presence_penalty: sampling.presencePenalty }),
-    ...(sampling.frequencyPenalty === undefined ? {} : { frequency_penalty: sampling.frequencyPenalty }),
-    ...(sampling.logitBias === undefined ? {} : { logit_bias: sampling.logitBias }),
-    ...(sampling.logprobs === undefined ? {} : { logprobs: true, top_logprobs: sampling.logprobs.top }),
-    ...(sampling.user === undefined ? {} : { user: sampling.user }),
-  };
-}
-
-function toOpenAIMessage(message: ChatMessage): ChatCompletionMessageParam {
-  switch (message.role) {
-    case 'tool':
-      return { role: 'tool', tool_call_id: message.toolCallId ?? '', content: message.content };
-    case 'assistant':
-      if (message.toolCalls === undefined) return { role: 'assistant', content: message.content };
-      return {
-        role: 'assistant',
-        content: message.content === '' ? null : message.content,
-        tool_calls: message.toolCalls.map((call) => ({
-          id: call.id,
-          type: 'function',
-          function: { name: call.name, arguments: call.arguments },
-        })),
-      };
-    case 'user':
-      if (message.parts === undefined) return { role: 'user', content: message.content };
-      return { role: 'user', content: message.parts.map(toOpenAIPart) };
-    default:
-      return { role: message.role, content: message.content };
-  }
-}
-
-function toOpenAIPart(part: NonNullable<ChatMessage['parts']>[number]): ChatCompletionContentPart {
-  return part.type === 'text' ? { type: 'text', text: part.text } : { type: 'image_url', image_url: { url: part.url } };
-}
-
-function openAITools(tools: ToolOptions | undefined) {
-  if (tools === undefined) return {};
-  const choice = tools.choice;
-  return {
-    tools: tools.tools.map((tool) => ({
-      type: 'function' as const,
-      function: {
-        name: tool.name,
-        ...(tool.description === undefined ? {} : { description: tool.description }),
-        ...(tool.parameters === undefined ? {} : { parameters: tool.parameters }),
-        ...(tool.strict === undefined ? {} : { strict: tool.strict }),
-      },
-    })),
-    ...(choice === undefined
-      ? {}
-      : { tool_choice: typeof choice === 'string' ? choice : { type: 'function' as const, function: { name: choice.name } } }),
-    ...(tools.parallel === undefined ? {} : { parallel_tool_calls: tools.parallel }),
-  };
-}
-
-function openAIResponseFormat(format: ResponseFormat) {
-  if (format.type === 'json_object') return { type: 'json_object' as const };
-  const { name, schema, strict, description } = format;
-  return {
-    type: 'json_schema' as const,
-    json_schema: {
-      name,
-      ...(schema === undefined ? {} : { schema }),
-      ...(strict === undefined ? {} : { strict }),
-      ...(description === undefined ? {} : { description }),
-    },
-  };
 }
 
 interface ToolCallDelta {
