@@ -209,8 +209,11 @@ describe('/v1/chat/completions with tools, images and JSON output', () => {
     });
   }
 
-  it('stores the tool call with the reply and the tool result as a tool message', async () => {
+  it('stores the tool call with the reply and the tool result as a tool message, and bills the call like any reply', async () => {
+    const billedBefore = billedCompletionTokens(harness);
     const first = await streamedToolCall('gpt-4o-mini');
+    expect(first.usage?.completion_tokens).toBeGreaterThan(0);
+    expect(billedCompletionTokens(harness) - billedBefore).toBe(first.usage?.completion_tokens);
     await client.chat.completions.create({ model: 'gpt-4o-mini', messages: followUp(first.calls[0]!), tools: [weather] });
     const rows = storedRows(harness);
     const callRow = rows.find((row) => row.tool_calls !== null && JSON.parse(row.tool_calls)[0].id === first.calls[0]!.id);
@@ -316,6 +319,15 @@ function storedRows(harness: UpstreamHarness): StoredRow[] {
   const database = new Database(harness.server.sqlitePath!, { readonly: true });
   try {
     return database.prepare('select role, status, content, tool_calls, tool_call_id from messages order by id').all() as StoredRow[];
+  } finally {
+    database.close();
+  }
+}
+
+function billedCompletionTokens(harness: UpstreamHarness): number {
+  const database = new Database(harness.server.sqlitePath!, { readonly: true });
+  try {
+    return (database.prepare('select coalesce(sum(completion_tokens), 0) as total from users').get() as { total: number }).total;
   } finally {
     database.close();
   }
