@@ -8,6 +8,14 @@
  *   npx tsx bench/relay.ts --turn-log [--concurrency=1,50] ...
  *     (adds, side by side, resumable turns (X-Parley-Resumable: an id line per
  *     event) and a second Parley with REDIS_URL mirroring every turn to Redis Streams)
+ *   npx tsx bench/relay.ts --model-apis [--concurrency=1,50] ...
+ *     (adds, side by side, parley-messages: the same reply streamed through
+ *     Parley's POST /v1/messages (Anthropic Messages API, model gpt-4o-mini,
+ *     translated to the OpenAI upstream); and a tool-call stream:
+ *     parley-tools, proxy-tools and direct-tools send /v1/chat/completions
+ *     with a tool offered and a user message of as many marked words as the
+ *     reply has tokens, which the fake echoes as that many tool-argument
+ *     fragments; the tool rows are compared with direct-tools and proxy-tools)
  *   npx tsx bench/relay.ts --concurrency=200 --delay=0 --profile-dir=/tmp/parley-prof
  *     (Parley and the byte proxy run with --cpu-prof; summarize with bench/lib/summarize-profile.ts)
  */
@@ -18,7 +26,7 @@ import { argNumbers, argValue } from './lib/bench-args.js';
 import { startParley, type ParleyProcess } from './lib/parley-process.js';
 import { relayRows, relayTableRows, type RelayRow } from './lib/relay-report.js';
 import { isTiny, printJsonLine, printTable } from './lib/report.js';
-import { openaiStreamTarget } from './lib/stream-targets.js';
+import { anthropicMessagesTarget, openaiStreamTarget, openaiToolsStreamTarget } from './lib/stream-targets.js';
 import { tempSqlite, type TempDatabase } from './lib/temp-database.js';
 import { benchReply } from './lib/token-meter.js';
 import { redisTestPrefix } from '../test/support/redis-test-prefix.js';
@@ -36,6 +44,7 @@ const size = {
 };
 const profileDir = argValue('profile-dir');
 const turnLog = process.argv.includes('--turn-log');
+const modelApis = process.argv.includes('--model-apis');
 
 function plan(concurrency: number, delayMs: number, rounds = size.rounds): RunPlan {
   // Two streams per client at 1 client and 20 ms, so TTFT has more than one sample per round.
@@ -47,7 +56,7 @@ const rows: RelayRow[] = [];
 for (const delayMs of size.delays) rows.push(...(await runPhase(delayMs)));
 
 printTable(
-  `relay: POST /v1/chat/completions, ${size.replyTokens}-token replies, ${size.rounds} alternating rounds; ms; +ttft over direct; cpu of the relay process`,
+  `relay: POST /v1/chat/completions${modelApis ? ' (and /v1/messages; *-tools: tool-call streams, over direct-tools)' : ''}, ${size.replyTokens}-token replies, ${size.rounds} alternating rounds; ms; +ttft over direct; cpu of the relay process`,
   relayTableRows(rows),
 );
 printJsonLine('relay', {
@@ -55,6 +64,7 @@ printJsonLine('relay', {
   replyTokens: size.replyTokens,
   rounds: size.rounds,
   persistence: 'sqlite',
+  modelApis,
   rows,
 });
 
@@ -78,6 +88,15 @@ async function runPhase(delayMs: number): Promise<RelayRow[]> {
       openaiStreamTarget('proxy', proxy.pid, proxy.url),
       openaiStreamTarget('direct', undefined, fake.url),
     ];
+    if (modelApis) {
+      const userText = benchReply(size.replyTokens);
+      targets.push(
+        anthropicMessagesTarget('parley-messages', parley.pid, parley.url),
+        openaiToolsStreamTarget('parley-tools', parley.pid, parley.url, userText),
+        openaiToolsStreamTarget('proxy-tools', proxy.pid, proxy.url, userText),
+        openaiToolsStreamTarget('direct-tools', undefined, fake.url, userText),
+      );
+    }
     if (redis !== undefined) {
       redisDatabase = await tempSqlite();
       redisParley = await startParley({
@@ -102,7 +121,11 @@ async function runPhase(delayMs: number): Promise<RelayRow[]> {
     const phaseRows: RelayRow[] = [];
     for (const concurrency of size.concurrencies) {
       const results = await runAlternating(targets, plan(concurrency, delayMs), `relay c=${concurrency} d=${delayMs}`);
-      phaseRows.push(...relayRows({ concurrency, delayMs, results }, 'direct', 'proxy'));
+      // Tool-call streams are their own baseline: each group is compared with its own direct and proxy.
+      const isTools = (result: (typeof results)[number]) => result.target.endsWith('-tools');
+      phaseRows.push(...relayRows({ concurrency, delayMs, results: results.filter((result) => !isTools(result)) }, 'direct', 'proxy'));
+      if (modelApis)
+        phaseRows.push(...relayRows({ concurrency, delayMs, results: results.filter(isTools) }, 'direct-tools', 'proxy-tools'));
     }
     return phaseRows;
   } finally {

@@ -61,6 +61,44 @@ export function openaiStreamTarget(
   return httpTarget({ name, pid, url: `${baseUrl}/v1/chat/completions`, body: () => body, headers: { ...OPENAI_HEADERS, ...headers } });
 }
 
+/**
+ * `POST /v1/messages`, the Anthropic Messages API, streamed, at Parley's
+ * `baseUrl` for `model` (an OpenAI-routed one by default: Parley translates
+ * to the fake OpenAI upstream). The meter counts the marks in text_delta events.
+ */
+export function anthropicMessagesTarget(name: string, pid: number | undefined, baseUrl: string, model = 'gpt-4o-mini'): StreamTarget {
+  const body = JSON.stringify({ model, max_tokens: 1024, stream: true, messages: [{ role: 'user', content: 'Tell me something.' }] });
+  const headers = { 'x-api-key': 'sk-bench', 'anthropic-version': '2023-06-01' };
+  return httpTarget({ name, pid, url: `${baseUrl}/v1/messages`, body: () => body, headers });
+}
+
+/**
+ * `POST /v1/chat/completions` with one tool offered and `userText` as the
+ * user message: the fake upstream calls the tool with
+ * `{"text": userText}`, streamed as one argument fragment per whitespace
+ * token (test/support/fake-tools.ts). With `userText` = benchReply(n), each
+ * fragment holds one token mark, so the meter counts n tokens per stream.
+ */
+export function openaiToolsStreamTarget(name: string, pid: number | undefined, baseUrl: string, userText: string): StreamTarget {
+  const body = JSON.stringify({
+    model: 'gpt-4o-mini',
+    messages: [{ role: 'user', content: userText }],
+    tools: [
+      {
+        type: 'function',
+        function: {
+          name: 'echo',
+          description: 'Repeats the text back.',
+          parameters: { type: 'object', properties: { text: { type: 'string' } }, required: ['text'] },
+        },
+      },
+    ],
+    stream: true,
+    stream_options: { include_usage: true },
+  });
+  return httpTarget({ name, pid, url: `${baseUrl}/v1/chat/completions`, body: () => body, headers: OPENAI_HEADERS });
+}
+
 /** Seed 003's SSE: one session per client, continued stream after stream (its history is read each turn). */
 export function streamV2SseTarget(name: string, pid: number, parleyUrl: string): StreamTarget {
   const run = Math.random().toString(36).slice(2, 8);

@@ -9,7 +9,11 @@ import { percentile } from './stats.js';
 export const TOKEN_MARK = '~';
 const TOKEN_MARK_BYTE = 0x7e;
 
-/** A reply of `tokens` fake tokens ("w~", " w~", …): the fake streams one event per word. */
+/**
+ * A reply of `tokens` fake tokens ("w~", " w~", …): the fake streams one event per word.
+ * As a user message offered a tool, the fake echoes it as `{"text":"w~ … w~"}` in one
+ * argument fragment per word, each with one mark: `tokens` tokens again.
+ */
 export function benchReply(tokens: number): string {
   return Array.from({ length: tokens }, () => 'w~').join(' ');
 }

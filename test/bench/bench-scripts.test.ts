@@ -32,4 +32,29 @@ describe('the benchmark scripts', () => {
     },
     16 * 60_000,
   );
+
+  it(
+    'relay --model-apis streams through /v1/messages and tool calls, every token counted',
+    async () => {
+      const args = ['--import', 'tsx', 'bench/relay.ts', '--tiny', '--model-apis', '--concurrency=1', '--delay=0'];
+      const { stdout } = await run(process.execPath, args, { maxBuffer: 64 * 1024 * 1024, timeout: 5 * 60_000 });
+      const line = stdout.split('\n').find((text) => text.startsWith('BENCH_JSON '))!;
+      const { rows } = (
+        JSON.parse(line.slice('BENCH_JSON '.length)) as { result: { rows: { via: string; streams: number; errors: number }[] } }
+      ).result;
+      expect(rows.map((row) => row.via)).toEqual([
+        'parley',
+        'proxy',
+        'direct',
+        'parley-messages',
+        'parley-tools',
+        'proxy-tools',
+        'direct-tools',
+      ]);
+      // A stream with more or fewer tokens than the reply's counts as an error.
+      for (const row of rows)
+        expect({ via: row.via, errors: row.errors, streamed: row.streams > 0 }).toEqual({ via: row.via, errors: 0, streamed: true });
+    },
+    6 * 60_000,
+  );
 });
