@@ -131,6 +131,17 @@ export interface ReplyCheckpoint {
   promptTokens: number | null;
 }
 
+export interface SearchQuery {
+  /** Words (letters and digits only), lowercase. */
+  terms: string[];
+  limit: number;
+}
+
+export interface SearchHit {
+  message: StoredMessage;
+  conversation: { id: string; title: string | null; surface: Surface };
+}
+
 export interface Page {
   page: number;
   limit: number;
@@ -228,6 +239,11 @@ export interface ChatStore {
   getUsage(userId: string): Promise<UsageTotals>;
   /** Lifetime and today's tokens; finishTurn adds to both in its atomic write. */
   getTokenUsage(userId: string): Promise<TokenUsage>;
+  /**
+   * The user's messages (ended ones, on every surface) holding every term,
+   * the last one also as a prefix; newest first.
+   */
+  searchMessages(userId: string, query: SearchQuery): Promise<SearchHit[]>;
   /** Bills prompt tokens spent outside a turn (embeddings) to the user's lifetime and today's usage, creating the user if new. */
   recordUsage(userId: string, promptTokens: number): Promise<void>;
 

@@ -24,9 +24,12 @@ import type {
   Surface,
   TokenUsage,
   UsageTotals,
+  SearchHit,
+  SearchQuery,
 } from './chat-store.js';
 import { ChatWrites } from './chat-writes.js';
 import type { ChatDatabase, ConversationRow, MessageRow } from './database-schema.js';
+import { searchStatement } from './message-search.js';
 import { migrateToLatest } from './migrations.js';
 import { toApiKey, toConversation, toConversationRow, toStoredMessage } from './row-mappers.js';
 import { statementTemplate } from './statement-template.js';
@@ -191,6 +194,15 @@ export class KyselyChatStore implements ChatStore {
         { mustChange: 0 },
       ),
     );
+  }
+
+  async searchMessages(userId: string, query: SearchQuery): Promise<SearchHit[]> {
+    if (query.terms.length === 0) return [];
+    const { rows } = await searchStatement(this.kind, userId, query).execute(this.db);
+    return rows.map((row) => ({
+      message: toStoredMessage(row),
+      conversation: { id: row.conversation_id, title: row.conversation_title, surface: row.conversation_surface },
+    }));
   }
 
   async recordUsage(userId: string, promptTokens: number): Promise<void> {

@@ -37,6 +37,7 @@ function migrationProvider(types: ColumnTypes): MigrationProvider {
       '0002_usage_days_api_keys': { up: (db) => createUsageDaysAndApiKeys(db, types) },
       '0003_replies_in_progress': { up: (db) => createRepliesInProgress(db, types) },
       '0004_tool_messages': { up: (db) => addToolColumns(db, types) },
+      '0005_message_search': { up: (db) => createMessageSearch(db, types) },
     }),
   };
 }
@@ -188,4 +189,33 @@ async function addTextColumn(db: Kysely<unknown>, types: ColumnTypes, table: str
   // SQLite has no `add column if not exists`: a rerun after this step finds the column there.
   const { rows } = await sql<{ name: string }>`select name from pragma_table_info(${table}) where name = ${column}`.execute(db);
   if (rows.length === 0) await sql`alter table ${sql.table(table)} add column ${sql.ref(column)} text`.execute(db);
+}
+
+/**
+ * Full-text search over messages that have ended (a reply is indexed once,
+ * when it ends, not at each checkpoint while it streams). SQLite: an FTS5
+ * table over the messages' text, kept by triggers. Postgres: a GIN index on
+ * the text's `simple` tsvector (no stemming, as FTS5's unicode61), partial
+ * like the index's queries.
+ */
+async function createMessageSearch(db: Kysely<unknown>, types: ColumnTypes): Promise<void> {
+  if (types.dialect === 'postgres') {
+    await sql`create index if not exists messages_search on messages using gin (to_tsvector('simple', content)) where status <> 'in_progress'`.execute(
+      db,
+    );
+    return;
+  }
+  await sql`create virtual table if not exists messages_fts using fts5(content, content='messages', content_rowid='rowid')`.execute(db);
+  await sql`create trigger if not exists messages_fts_insert after insert on messages when new.status <> 'in_progress'
+    begin insert into messages_fts(rowid, content) values (new.rowid, new.content); end`.execute(db);
+  await sql`create trigger if not exists messages_fts_end after update of status on messages
+    when old.status = 'in_progress' and new.status <> 'in_progress'
+    begin insert into messages_fts(rowid, content) values (new.rowid, new.content); end`.execute(db);
+  await sql`create trigger if not exists messages_fts_delete after delete on messages when old.status <> 'in_progress'
+    begin insert into messages_fts(messages_fts, rowid, content) values ('delete', old.rowid, old.content); end`.execute(db);
+  // The messages stored before this migration, once: a rerun after this step finds the index filled.
+  const { rows } = await sql<{ indexed: number }>`select count(*) as indexed from messages_fts_docsize`.execute(db);
+  if (Number(rows[0]?.indexed ?? 0) === 0) {
+    await sql`insert into messages_fts(rowid, content) select rowid, content from messages where status <> 'in_progress'`.execute(db);
+  }
 }

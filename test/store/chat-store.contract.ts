@@ -37,6 +37,7 @@ export function defineChatStoreContract(open: () => Promise<ContractSubject>): v
   defineDeletionTests(store, () => subject);
   defineConcurrencyTests(store, () => subject);
   defineBudgetAndKeyTests(store);
+  defineSearchTests(store);
 }
 
 /** JWT subjects are arbitrary text, not UUIDs. */
@@ -597,5 +598,50 @@ function defineBudgetAndKeyTests(store: () => ChatStore): void {
     expect(await store().revokeApiKey(userId, key.id)).toBe(false);
     expect(await store().findApiKeyOwner(hash)).toBeUndefined();
     expect((await store().listApiKeys(userId))[0]?.revokedAt).not.toBeNull();
+  });
+}
+
+function defineSearchTests(store: () => ChatStore): void {
+  const search = (userId: string, ...terms: string[]) => store().searchMessages(userId, { terms, limit: 20 });
+
+  it("finds a user's ended messages holding every term, the last as a prefix, newest first, on every surface, never another user's", async () => {
+    const userId = newUserId();
+    const first = await begin(store(), userId, newTarget(), 'What is the weather in Paris');
+    await finish(store(), first, { content: 'Sunny weather in Paris today' });
+    const second = await begin(store(), userId, keyed('trip'), 'Pack for rainy weather');
+    await finish(store(), second, { content: 'Bring an umbrella' });
+    const stranger = await begin(store(), newUserId(), newTarget(), 'weather in Paris');
+    await finish(store(), stranger, { content: 'weather' });
+
+    const hits = await search(userId, 'weather');
+    expect(hits.map((hit) => hit.message.content)).toEqual([
+      'Pack for rainy weather',
+      'Sunny weather in Paris today',
+      'What is the weather in Paris',
+    ]);
+    expect(hits[0]?.conversation).toEqual({ id: second.conversation.id, title: 'Keyed', surface: 'chat-sessions' });
+    expect(hits[1]?.message).toMatchObject({ role: 'assistant', status: 'complete', conversationId: first.conversation.id });
+    expect((await search(userId, 'paris', 'weath')).map((hit) => hit.message.content)).toEqual([
+      'Sunny weather in Paris today',
+      'What is the weather in Paris',
+    ]);
+    expect(await search(userId, 'weather', 'london')).toEqual([]);
+    expect((await search(userId, 'WEATHER'.toLowerCase())).length).toBe(3);
+  });
+
+  it('finds a reply once it has ended, not while it streams, and forgets deleted conversations and cleared messages', async () => {
+    const userId = newUserId();
+    const turn = await begin(store(), userId, newTarget(), 'Tell me about zebras');
+    await store().checkpointReply({ messageId: turn.replyId, content: 'Zebras have stripes', promptTokens: 4 });
+    expect((await search(userId, 'stripes')).length).toBe(0);
+    await finish(store(), turn, { content: 'Zebras have stripes and live in herds' });
+    expect((await search(userId, 'stripes')).map((hit) => hit.message.id)).toEqual([turn.replyId]);
+
+    const kept = await begin(store(), userId, newTarget(), 'zebras again');
+    await store().clearMessages(userId, kept.conversation.id);
+    await store().deleteConversation(userId, turn.conversation.id);
+    expect(await search(userId, 'zebras')).toEqual([]);
+    const later = await begin(store(), userId, newTarget(), 'zebras are back');
+    expect((await search(userId, 'zebras')).map((hit) => hit.message.id)).toEqual([later.userMessage.id]);
   });
 }
