@@ -11,6 +11,7 @@ import { aiModuleRoutes } from '../transports/ai-module-rest/ai-module-routes.js
 import { openAIRoutes } from '../transports/openai/openai-routes.js';
 import { anthropicRoutes } from '../transports/anthropic/anthropic-routes.js';
 import { searchRoutes } from '../transports/search/search-route.js';
+import { shareLinkRoutes } from '../transports/sharing/share-link-routes.js';
 import { streamV2Routes } from '../transports/stream-v2/stream-v2-routes.js';
 import { installErrorHandler, parleyErrorBody, sendError } from '../http/error-handler.js';
 import { openAIErrorBody } from '../transports/openai/openai-error-body.js';
@@ -61,6 +62,7 @@ export async function buildServer(dependencies: ServerDependencies, logger: Logg
   await app.register(aiModuleRoutes, { ...dependencies, prefix: '/api/v1/ai' });
   await app.register(apiKeysRoutes, dependencies);
   searchRoutes(app, dependencies);
+  shareLinkRoutes(app, dependencies);
   await app.register(chatSessionsRoutes, dependencies);
   await app.register(streamV2Routes, dependencies);
   await app.register(voiceAssistantPage);

@@ -185,6 +185,22 @@ export interface NewApiKey {
   prefix: string;
 }
 
+/** A read-only link to one conversation: whoever holds the token reads it, until the owner revokes it. */
+export interface ShareLink {
+  /** Unguessable (192 random bits); the link's whole secret. */
+  token: string;
+  conversationId: string;
+  userId: string;
+  createdAt: string;
+  revokedAt: string | null;
+}
+
+export interface SharedConversation {
+  conversation: Conversation;
+  /** Its ended messages, oldest first. */
+  messages: StoredMessage[];
+}
+
 export interface ChatStore {
   /** Which database this is, for logs and /health. */
   readonly kind: 'sqlite' | 'postgres';
@@ -244,6 +260,14 @@ export interface ChatStore {
    * the last one also as a prefix; newest first.
    */
   searchMessages(userId: string, query: SearchQuery): Promise<SearchHit[]>;
+  /** Throws not_found unless the conversation belongs to the user. */
+  createShareLink(userId: string, conversationId: string, token: string): Promise<ShareLink>;
+  /** The conversation's links, newest first, revoked ones included; not_found unless it is the user's. */
+  listShareLinks(userId: string, conversationId: string): Promise<ShareLink[]>;
+  /** False when the link is not the user's or already revoked. */
+  revokeShareLink(userId: string, token: string): Promise<boolean>;
+  /** The conversation behind a live link, with up to `limit` messages; undefined for an unknown or revoked token. */
+  readSharedConversation(token: string, limit: number): Promise<SharedConversation | undefined>;
   /** Bills prompt tokens spent outside a turn (embeddings) to the user's lifetime and today's usage, creating the user if new. */
   recordUsage(userId: string, promptTokens: number): Promise<void>;
 

@@ -79,17 +79,27 @@ export interface ApiKeysTable {
   revoked_at: string | null;
 }
 
+export interface ShareLinksTable {
+  token: string;
+  conversation_id: string;
+  user_id: string;
+  created_at: string;
+  revoked_at: string | null;
+}
+
 export interface DatabaseSchema {
   users: UsersTable;
   conversations: ConversationsTable;
   messages: MessagesTable;
   usage_days: UsageDaysTable;
   api_keys: ApiKeysTable;
+  share_links: ShareLinksTable;
   instances: InstancesTable;
 }
 
 export type ConversationRow = Selectable<ConversationsTable>;
 export type MessageRow = Selectable<MessagesTable>;
 export type ApiKeyRow = Selectable<ApiKeysTable>;
+export type ShareLinkRow = Selectable<ShareLinksTable>;
 
 export type ChatDatabase = Kysely<DatabaseSchema>;

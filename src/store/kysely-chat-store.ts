@@ -26,12 +26,14 @@ import type {
   UsageTotals,
   SearchHit,
   SearchQuery,
+  ShareLink,
+  SharedConversation,
 } from './chat-store.js';
 import { ChatWrites } from './chat-writes.js';
 import type { ChatDatabase, ConversationRow, MessageRow } from './database-schema.js';
 import { searchStatement } from './message-search.js';
 import { migrateToLatest } from './migrations.js';
-import { toApiKey, toConversation, toConversationRow, toStoredMessage } from './row-mappers.js';
+import { toApiKey, toConversation, toConversationRow, toShareLink, toStoredMessage } from './row-mappers.js';
 import { statementTemplate } from './statement-template.js';
 import { NothingChanged, type StoreDatabase } from './store-database.js';
 
@@ -203,6 +205,63 @@ export class KyselyChatStore implements ChatStore {
       message: toStoredMessage(row),
       conversation: { id: row.conversation_id, title: row.conversation_title, surface: row.conversation_surface },
     }));
+  }
+
+  async createShareLink(userId: string, conversationId: string, token: string): Promise<ShareLink> {
+    if ((await this.selectConversation(userId, conversationId)) === undefined) throw conversationNotFound();
+    const row = { token, conversation_id: conversationId, user_id: userId, created_at: timestamp(), revoked_at: null };
+    try {
+      await this.database.write((writeAtomically) => writeAtomically([this.db.insertInto('share_links').values(row)]));
+    } catch (error) {
+      // Deleted meanwhile: the foreign key refuses the link.
+      throw this.database.violatedConstraint(error) === 'foreign_key' ? conversationNotFound() : this.explainWriteError(error);
+    }
+    return toShareLink(row);
+  }
+
+  async listShareLinks(userId: string, conversationId: string): Promise<ShareLink[]> {
+    if ((await this.selectConversation(userId, conversationId)) === undefined) throw conversationNotFound();
+    const rows = await this.db
+      .selectFrom('share_links')
+      .selectAll()
+      .where('conversation_id', '=', conversationId)
+      .where('user_id', '=', userId)
+      .orderBy('created_at', 'desc')
+      .execute();
+    return rows.map(toShareLink);
+  }
+
+  async revokeShareLink(userId: string, token: string): Promise<boolean> {
+    const revoke = this.db
+      .updateTable('share_links')
+      .set({ revoked_at: timestamp() })
+      .where('token', '=', token)
+      .where('user_id', '=', userId)
+      .where('revoked_at', 'is', null);
+    const [result] = await this.database.write((writeAtomically) => writeAtomically([revoke]));
+    return affectedAny(result);
+  }
+
+  async readSharedConversation(token: string, limit: number): Promise<SharedConversation | undefined> {
+    const link = await this.db
+      .selectFrom('share_links')
+      .select(['conversation_id', 'user_id'])
+      .where('token', '=', token)
+      .where('revoked_at', 'is', null)
+      .executeTakeFirst();
+    if (link === undefined) return undefined;
+    const conversation = await this.selectConversation(link.user_id, link.conversation_id);
+    if (conversation === undefined) return undefined;
+    const rows = await this.db
+      .selectFrom('messages')
+      .selectAll()
+      .where('conversation_id', '=', link.conversation_id)
+      .where('user_id', '=', link.user_id)
+      .where('status', '<>', 'in_progress')
+      .orderBy('id')
+      .limit(limit)
+      .execute();
+    return { conversation: toConversation(conversation), messages: rows.map(toStoredMessage) };
   }
 
   async recordUsage(userId: string, promptTokens: number): Promise<void> {

@@ -38,6 +38,7 @@ function migrationProvider(types: ColumnTypes): MigrationProvider {
       '0003_replies_in_progress': { up: (db) => createRepliesInProgress(db, types) },
       '0004_tool_messages': { up: (db) => addToolColumns(db, types) },
       '0005_message_search': { up: (db) => createMessageSearch(db, types) },
+      '0006_share_links': { up: (db) => createShareLinks(db, types) },
     }),
   };
 }
@@ -218,4 +219,25 @@ async function createMessageSearch(db: Kysely<unknown>, types: ColumnTypes): Pro
   if (Number(rows[0]?.indexed ?? 0) === 0) {
     await sql`insert into messages_fts(rowid, content) select rowid, content from messages where status <> 'in_progress'`.execute(db);
   }
+}
+
+/** Read-only links to a conversation; they go with it (and with its owner) through the foreign key. */
+async function createShareLinks(db: Kysely<unknown>, types: ColumnTypes): Promise<void> {
+  await db.schema
+    .createTable('share_links')
+    .ifNotExists()
+    .addColumn('token', 'text', (column) => column.primaryKey())
+    .addColumn('conversation_id', 'text', (column) => column.notNull())
+    .addColumn('user_id', 'text', (column) => column.notNull())
+    .addColumn('created_at', types.timestamp, (column) => column.notNull())
+    .addColumn('revoked_at', types.timestamp)
+    .addForeignKeyConstraint(
+      'share_links_conversation_fk',
+      ['conversation_id', 'user_id'],
+      'conversations',
+      ['id', 'user_id'],
+      (constraint) => constraint.onDelete('cascade'),
+    )
+    .execute();
+  await db.schema.createIndex('share_links_conversation_id').ifNotExists().on('share_links').column('conversation_id').execute();
 }

@@ -1,8 +1,8 @@
 /** Converts between table rows and the port's types. */
 import type { Insertable } from 'kysely';
 import type { ToolCall } from '../providers/chat-provider.js';
-import type { ApiKey, Conversation, NewConversation, StoredMessage } from './chat-store.js';
-import type { ApiKeyRow, ConversationRow, ConversationsTable, MessageRow, MessagesTable } from './database-schema.js';
+import type { ApiKey, Conversation, NewConversation, ShareLink, StoredMessage } from './chat-store.js';
+import type { ApiKeyRow, ConversationRow, ConversationsTable, MessageRow, MessagesTable, ShareLinkRow } from './database-schema.js';
 
 export function toConversation(row: ConversationRow): Conversation {
   return {
@@ -93,4 +93,14 @@ export function toConversationRow({ id, userId, input, now, messageCount }: NewC
 
 export function toApiKey(row: ApiKeyRow): ApiKey {
   return { id: row.id, userId: row.user_id, name: row.name, prefix: row.key_prefix, createdAt: row.created_at, revokedAt: row.revoked_at };
+}
+
+export function toShareLink(row: ShareLinkRow): ShareLink {
+  return {
+    token: row.token,
+    conversationId: row.conversation_id,
+    userId: row.user_id,
+    createdAt: row.created_at,
+    revokedAt: row.revoked_at,
+  };
 }

@@ -38,6 +38,7 @@ export function defineChatStoreContract(open: () => Promise<ContractSubject>): v
   defineConcurrencyTests(store, () => subject);
   defineBudgetAndKeyTests(store);
   defineSearchTests(store);
+  defineShareLinkTests(store);
 }
 
 /** JWT subjects are arbitrary text, not UUIDs. */
@@ -643,5 +644,51 @@ function defineSearchTests(store: () => ChatStore): void {
     expect(await search(userId, 'zebras')).toEqual([]);
     const later = await begin(store(), userId, newTarget(), 'zebras are back');
     expect((await search(userId, 'zebras')).map((hit) => hit.message.id)).toEqual([later.userMessage.id]);
+  });
+}
+
+function defineShareLinkTests(store: () => ChatStore): void {
+  it('a share link reads the conversation until its owner revokes it; only the owner can make, list or revoke it', async () => {
+    const owner = newUserId();
+    const turn = await begin(store(), owner, newTarget(), 'Share this');
+    await finish(store(), turn, { content: 'Shared answer' });
+    const token = `tok-${randomUUID()}`;
+    const link = await store().createShareLink(owner, turn.conversation.id, token);
+    expect(link).toMatchObject({ token, conversationId: turn.conversation.id, userId: owner, revokedAt: null });
+
+    const shared = await store().readSharedConversation(token, 100);
+    expect(shared?.conversation.id).toBe(turn.conversation.id);
+    expect(contents(shared!.messages)).toEqual(['Share this', 'Shared answer']);
+    // A reply still streaming is not shown.
+    await begin(store(), owner, { kind: 'existing', conversationId: turn.conversation.id }, 'Second question');
+    expect(contents((await store().readSharedConversation(token, 100))!.messages)).toEqual([
+      'Share this',
+      'Shared answer',
+      'Second question',
+    ]);
+
+    const stranger = newUserId();
+    await expect(store().createShareLink(stranger, turn.conversation.id, `tok-${randomUUID()}`)).rejects.toMatchObject({
+      code: 'not_found',
+    });
+    await expect(store().listShareLinks(stranger, turn.conversation.id)).rejects.toMatchObject({ code: 'not_found' });
+    expect(await store().revokeShareLink(stranger, token)).toBe(false);
+    expect(await store().listShareLinks(owner, turn.conversation.id)).toEqual([link]);
+
+    expect(await store().revokeShareLink(owner, token)).toBe(true);
+    expect(await store().revokeShareLink(owner, token)).toBe(false);
+    expect(await store().readSharedConversation(token, 100)).toBeUndefined();
+    expect((await store().listShareLinks(owner, turn.conversation.id))[0]?.revokedAt).not.toBeNull();
+    expect(await store().readSharedConversation('no-such-token', 100)).toBeUndefined();
+  });
+
+  it('a share link goes with its conversation', async () => {
+    const owner = newUserId();
+    const turn = await begin(store(), owner, newTarget(), 'Short-lived');
+    const token = `tok-${randomUUID()}`;
+    await store().createShareLink(owner, turn.conversation.id, token);
+    await store().deleteConversation(owner, turn.conversation.id);
+    expect(await store().readSharedConversation(token, 100)).toBeUndefined();
+    await expect(store().createShareLink(owner, turn.conversation.id, `tok-${randomUUID()}`)).rejects.toMatchObject({ code: 'not_found' });
   });
 }
