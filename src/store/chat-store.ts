@@ -201,6 +201,25 @@ export interface SharedConversation {
   messages: StoredMessage[];
 }
 
+/** A conversation brought in whole (an export read back): its messages keep their order, text and times. */
+export interface ImportedConversation {
+  conversation: NewConversation;
+  messages: ImportedMessage[];
+}
+
+export interface ImportedMessage {
+  role: MessageRole;
+  content: string;
+  /** Token count of `content`, as history trimming needs it. */
+  tokens: number;
+  status: MessageStatus;
+  model: string | null;
+  provider: string | null;
+  createdAt: string;
+  toolCalls?: ToolCall[];
+  toolCallId?: string;
+}
+
 export interface ChatStore {
   /** Which database this is, for logs and /health. */
   readonly kind: 'sqlite' | 'postgres';
@@ -260,6 +279,8 @@ export interface ChatStore {
    * the last one also as a prefix; newest first.
    */
   searchMessages(userId: string, query: SearchQuery): Promise<SearchHit[]>;
+  /** Creates the conversation with all its messages in one write (billing nothing: no model was called). */
+  importConversation(userId: string, input: ImportedConversation): Promise<Conversation>;
   /** Throws not_found unless the conversation belongs to the user. */
   createShareLink(userId: string, conversationId: string, token: string): Promise<ShareLink>;
   /** The conversation's links, newest first, revoked ones included; not_found unless it is the user's. */

@@ -28,6 +28,7 @@ import type {
   SearchQuery,
   ShareLink,
   SharedConversation,
+  ImportedConversation,
 } from './chat-store.js';
 import { ChatWrites } from './chat-writes.js';
 import type { ChatDatabase, ConversationRow, MessageRow } from './database-schema.js';
@@ -205,6 +206,43 @@ export class KyselyChatStore implements ChatStore {
       message: toStoredMessage(row),
       conversation: { id: row.conversation_id, title: row.conversation_title, surface: row.conversation_surface },
     }));
+  }
+
+  async importConversation(userId: string, input: ImportedConversation): Promise<Conversation> {
+    const now = timestamp();
+    const conversationId = uuidv7();
+    const messages = input.messages.map((message): StoredMessage => ({
+      // In order, so that ordering by id keeps the conversation's order.
+      id: uuidv7(),
+      conversationId,
+      userId,
+      role: message.role,
+      content: message.content,
+      status: message.status,
+      tokens: message.tokens,
+      model: message.model,
+      provider: message.provider,
+      promptTokens: null,
+      completionTokens: null,
+      timeToFirstTokenMs: null,
+      latencyMs: null,
+      createdAt: message.createdAt,
+      ...(message.toolCalls === undefined ? {} : { toolCalls: message.toolCalls }),
+      ...(message.toolCallId === undefined ? {} : { toolCallId: message.toolCallId }),
+    }));
+    const row = toConversationRow({ id: conversationId, userId, input: input.conversation, now, messageCount: messages.length });
+    const [, inserted] = await this.database
+      .write((writeAtomically) =>
+        writeAtomically([
+          this.writes.insertUserIfMissing(userId, now),
+          this.writes.insertConversation({ ...row, last_message_at: messages.at(-1)?.createdAt ?? null }),
+          ...messages.map((message) => this.writes.insertMessage(message)),
+        ]),
+      )
+      .catch((error: unknown) => {
+        throw this.explainWriteError(error);
+      });
+    return returnedConversation(inserted);
   }
 
   async createShareLink(userId: string, conversationId: string, token: string): Promise<ShareLink> {
