@@ -168,6 +168,12 @@ export interface TokenUsage {
   todayTokens: number;
 }
 
+export interface DailyUsage {
+  /** YYYY-MM-DD, UTC. */
+  day: string;
+  tokens: number;
+}
+
 export interface ApiKey {
   id: string;
   userId: string;
@@ -289,6 +295,8 @@ export interface ChatStore {
   revokeShareLink(userId: string, token: string): Promise<boolean>;
   /** The conversation behind a live link, with up to `limit` messages; undefined for an unknown or revoked token. */
   readSharedConversation(token: string, limit: number): Promise<SharedConversation | undefined>;
+  /** The user's tokens per UTC day (YYYY-MM-DD) from `sinceDay` on, oldest first; days without use are left out. */
+  listDailyUsage(userId: string, sinceDay: string): Promise<DailyUsage[]>;
   /** Bills prompt tokens spent outside a turn (embeddings) to the user's lifetime and today's usage, creating the user if new. */
   recordUsage(userId: string, promptTokens: number): Promise<void>;
 

@@ -29,6 +29,7 @@ import type {
   ShareLink,
   SharedConversation,
   ImportedConversation,
+  DailyUsage,
 } from './chat-store.js';
 import { ChatWrites } from './chat-writes.js';
 import type { ChatDatabase, ConversationRow, MessageRow } from './database-schema.js';
@@ -492,6 +493,17 @@ export class KyselyChatStore implements ChatStore {
         .executeTakeFirst(),
     ]);
     return { lifetimeTokens: user?.total_tokens ?? 0, todayTokens: today?.tokens ?? 0 };
+  }
+
+  async listDailyUsage(userId: string, sinceDay: string): Promise<DailyUsage[]> {
+    const rows = await this.db
+      .selectFrom('usage_days')
+      .select(['day', 'tokens'])
+      .where('user_id', '=', userId)
+      .where('day', '>=', sinceDay)
+      .orderBy('day')
+      .execute();
+    return rows.map((row) => ({ day: row.day, tokens: Number(row.tokens) }));
   }
 
   async createApiKey(userId: string, input: NewApiKey): Promise<ApiKey> {

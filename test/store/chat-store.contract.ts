@@ -343,6 +343,17 @@ function defineReplyInProgressTests(store: () => ChatStore): void {
     expect((await store().listMessages(userId, turn.conversation.id, page)).items).toHaveLength(2);
   });
 
+  it("lists a user's tokens per day from a given day on, today included", async () => {
+    const userId = newUserId();
+    const turn = await begin(store(), userId, newTarget());
+    await finish(store(), turn, { promptTokens: 10, completionTokens: 5 });
+    await store().recordUsage(userId, 7);
+    const today = new Date().toISOString().slice(0, 10);
+    expect(await store().listDailyUsage(userId, '2000-01-01')).toEqual([{ day: today, tokens: 22 }]);
+    expect(await store().listDailyUsage(userId, '2999-01-01')).toEqual([]);
+    expect(await store().listDailyUsage(newUserId(), '2000-01-01')).toEqual([]);
+  });
+
   it('bills usage outside a turn to a new or known user, lifetime and today', async () => {
     const userId = newUserId();
     await store().recordUsage(userId, 7);
