@@ -14,6 +14,7 @@ import { searchRoutes } from '../transports/search/search-route.js';
 import { shareLinkRoutes } from '../transports/sharing/share-link-routes.js';
 import { conversationExportRoutes } from '../transports/conversations/conversation-export-routes.js';
 import { dailyUsageRoute } from '../transports/usage/daily-usage-route.js';
+import { accountRoutes } from '../transports/accounts/account-routes.js';
 import { streamV2Routes } from '../transports/stream-v2/stream-v2-routes.js';
 import { installErrorHandler, parleyErrorBody, sendError } from '../http/error-handler.js';
 import { openAIErrorBody } from '../transports/openai/openai-error-body.js';
@@ -67,6 +68,7 @@ export async function buildServer(dependencies: ServerDependencies, logger: Logg
   shareLinkRoutes(app, dependencies);
   conversationExportRoutes(app, dependencies);
   dailyUsageRoute(app, dependencies);
+  accountRoutes(app, dependencies);
   await app.register(chatSessionsRoutes, dependencies);
   await app.register(streamV2Routes, dependencies);
   await app.register(voiceAssistantPage);

@@ -45,6 +45,17 @@ const environmentSchema = z.object({
     message: 'must be at least 32 characters (HS256 needs a 256-bit secret)',
   }),
   JWKS_URL: optionalText.pipe(z.url().optional()),
+  SIGNUP: z
+    .enum(['true', 'false', '1', '0', 'yes', 'no', ''])
+    .optional()
+    .transform((value) => value === undefined || value === '' || value === 'true' || value === '1' || value === 'yes'),
+  ACCOUNT_TOKEN_HOURS: optionalNumber(
+    z
+      .number()
+      .int()
+      .min(1)
+      .max(24 * 366),
+  ),
   ALLOW_REMOTE_LOCAL_MODE: booleanFlag,
   TRUST_PROXY: booleanFlag,
 
@@ -127,6 +138,8 @@ export interface Config {
   /** An identity provider's JWKS, for RS256 tokens. */
   jwksUrl: string | undefined;
   allowRemoteLocalMode: boolean;
+  /** Built-in accounts (with JWT_SECRET): whether anyone may sign up (the first account always may), and how long a session token lasts. */
+  accounts: { signup: boolean; tokenHours: number };
   /** Behind a reverse proxy: take the client address from X-Forwarded-For. */
   trustProxy: boolean;
   bodyLimitBytes: number;
@@ -195,6 +208,7 @@ export function loadConfig(environment: NodeJS.ProcessEnv = process.env): Config
     jwtSecret: env.JWT_SECRET,
     jwksUrl: env.JWKS_URL,
     allowRemoteLocalMode: env.ALLOW_REMOTE_LOCAL_MODE,
+    accounts: { signup: env.SIGNUP, tokenHours: env.ACCOUNT_TOKEN_HOURS ?? 168 },
     trustProxy: env.TRUST_PROXY,
     bodyLimitBytes: env.BODY_LIMIT_BYTES ?? 1024 * 1024,
     shutdownGraceMs: env.SHUTDOWN_GRACE_MS ?? 10_000,

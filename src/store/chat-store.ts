@@ -226,6 +226,16 @@ export interface ImportedMessage {
   toolCallId?: string;
 }
 
+/** A built-in account: an email and a password (stored as its scrypt hash only), for a user id every surface knows. */
+export interface Account {
+  userId: string;
+  /** Lowercase. */
+  email: string;
+  /** The first account is the admin. */
+  role: 'admin' | 'member';
+  createdAt: string;
+}
+
 export interface ChatStore {
   /** Which database this is, for logs and /health. */
   readonly kind: 'sqlite' | 'postgres';
@@ -297,6 +307,11 @@ export interface ChatStore {
   readSharedConversation(token: string, limit: number): Promise<SharedConversation | undefined>;
   /** The user's tokens per UTC day (YYYY-MM-DD) from `sinceDay` on, oldest first; days without use are left out. */
   listDailyUsage(userId: string, sinceDay: string): Promise<DailyUsage[]>;
+  /** Creates an account (admin when it is the first); invalid_request naming `email` when the email is taken. */
+  createAccount(input: { email: string; passwordHash: string }): Promise<Account>;
+  /** The account with this (lowercase) email and its password hash, or undefined. */
+  findAccount(email: string): Promise<(Account & { passwordHash: string }) | undefined>;
+  countAccounts(): Promise<number>;
   /** Bills prompt tokens spent outside a turn (embeddings) to the user's lifetime and today's usage, creating the user if new. */
   recordUsage(userId: string, promptTokens: number): Promise<void>;
 

@@ -87,6 +87,14 @@ export interface ShareLinksTable {
   revoked_at: string | null;
 }
 
+export interface AccountsTable {
+  user_id: string;
+  email: string;
+  password_hash: string;
+  role: 'admin' | 'member';
+  created_at: string;
+}
+
 export interface DatabaseSchema {
   users: UsersTable;
   conversations: ConversationsTable;
@@ -94,6 +102,7 @@ export interface DatabaseSchema {
   usage_days: UsageDaysTable;
   api_keys: ApiKeysTable;
   share_links: ShareLinksTable;
+  accounts: AccountsTable;
   instances: InstancesTable;
 }
 

@@ -30,6 +30,7 @@ import type {
   SharedConversation,
   ImportedConversation,
   DailyUsage,
+  Account,
 } from './chat-store.js';
 import { ChatWrites } from './chat-writes.js';
 import type { ChatDatabase, ConversationRow, MessageRow } from './database-schema.js';
@@ -504,6 +505,38 @@ export class KyselyChatStore implements ChatStore {
       .orderBy('day')
       .execute();
     return rows.map((row) => ({ day: row.day, tokens: Number(row.tokens) }));
+  }
+
+  async createAccount(input: { email: string; passwordHash: string }): Promise<Account> {
+    const now = timestamp();
+    const userId = uuidv7();
+    const role = (await this.countAccounts()) === 0 ? 'admin' : 'member';
+    const row = { user_id: userId, email: input.email, password_hash: input.passwordHash, role, created_at: now } as const;
+    try {
+      await this.database.write((writeAtomically) =>
+        writeAtomically([this.writes.insertUserIfMissing(userId, now), this.db.insertInto('accounts').values(row)]),
+      );
+    } catch (error) {
+      if (this.database.violatedConstraint(error) === 'unique') {
+        throw new AppError('invalid_request', 'An account with this email already exists', { field: 'email' });
+      }
+      throw this.explainWriteError(error);
+    }
+    return { userId, email: input.email, role, createdAt: now };
+  }
+
+  async findAccount(email: string): Promise<(Account & { passwordHash: string }) | undefined> {
+    const row = await this.db.selectFrom('accounts').selectAll().where('email', '=', email).executeTakeFirst();
+    if (row === undefined) return undefined;
+    return { userId: row.user_id, email: row.email, role: row.role, createdAt: row.created_at, passwordHash: row.password_hash };
+  }
+
+  async countAccounts(): Promise<number> {
+    const row = await this.db
+      .selectFrom('accounts')
+      .select((expression) => expression.fn.countAll<number | string>().as('count'))
+      .executeTakeFirstOrThrow();
+    return Number(row.count);
   }
 
   async createApiKey(userId: string, input: NewApiKey): Promise<ApiKey> {

@@ -39,6 +39,7 @@ function migrationProvider(types: ColumnTypes): MigrationProvider {
       '0004_tool_messages': { up: (db) => addToolColumns(db, types) },
       '0005_message_search': { up: (db) => createMessageSearch(db, types) },
       '0006_share_links': { up: (db) => createShareLinks(db, types) },
+      '0007_accounts': { up: (db) => createAccounts(db, types) },
     }),
   };
 }
@@ -240,4 +241,17 @@ async function createShareLinks(db: Kysely<unknown>, types: ColumnTypes): Promis
     )
     .execute();
   await db.schema.createIndex('share_links_conversation_id').ifNotExists().on('share_links').column('conversation_id').execute();
+}
+
+/** Built-in accounts: one per user, its email unique, its password as a scrypt hash only. */
+async function createAccounts(db: Kysely<unknown>, types: ColumnTypes): Promise<void> {
+  await db.schema
+    .createTable('accounts')
+    .ifNotExists()
+    .addColumn('user_id', 'text', (column) => column.primaryKey().references('users.id').onDelete('cascade'))
+    .addColumn('email', 'text', (column) => column.notNull().unique())
+    .addColumn('password_hash', 'text', (column) => column.notNull())
+    .addColumn('role', 'text', (column) => column.notNull())
+    .addColumn('created_at', types.timestamp, (column) => column.notNull())
+    .execute();
 }

@@ -39,6 +39,7 @@ export function defineChatStoreContract(open: () => Promise<ContractSubject>): v
   defineBudgetAndKeyTests(store);
   defineSearchTests(store);
   defineShareLinkTests(store);
+  defineAccountTests(store);
 }
 
 /** JWT subjects are arbitrary text, not UUIDs. */
@@ -701,5 +702,23 @@ function defineShareLinkTests(store: () => ChatStore): void {
     await store().deleteConversation(owner, turn.conversation.id);
     expect(await store().readSharedConversation(token, 100)).toBeUndefined();
     await expect(store().createShareLink(owner, turn.conversation.id, `tok-${randomUUID()}`)).rejects.toMatchObject({ code: 'not_found' });
+  });
+}
+
+function defineAccountTests(store: () => ChatStore): void {
+  it('creates accounts with a unique email, the first an admin, and finds them with their password hash', async () => {
+    const before = await store().countAccounts();
+    const email = `${randomUUID()}@example.com`;
+    const account = await store().createAccount({ email, passwordHash: 'scrypt$hash' });
+    expect(account).toMatchObject({ email, role: before === 0 ? 'admin' : 'member' });
+    expect(await store().countAccounts()).toBe(before + 1);
+    expect(await store().findAccount(email)).toEqual({ ...account, passwordHash: 'scrypt$hash' });
+    expect(await store().findAccount(`missing-${email}`)).toBeUndefined();
+    await expect(store().createAccount({ email, passwordHash: 'other' })).rejects.toMatchObject({
+      code: 'invalid_request',
+      field: 'email',
+    });
+    const second = await store().createAccount({ email: `${randomUUID()}@example.com`, passwordHash: 'x' });
+    expect(second.role).toBe('member');
   });
 }
