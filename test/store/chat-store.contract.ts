@@ -37,6 +37,7 @@ export function defineChatStoreContract(open: () => Promise<ContractSubject>): v
   defineDeletionTests(store, () => subject);
   defineConcurrencyTests(store, () => subject);
   defineBudgetAndKeyTests(store);
+  defineImportTests(store);
   defineSearchTests(store);
   defineShareLinkTests(store);
   defineAccountTests(store);
@@ -611,6 +612,74 @@ function defineBudgetAndKeyTests(store: () => ChatStore): void {
     expect(await store().revokeApiKey(userId, key.id)).toBe(false);
     expect(await store().findApiKeyOwner(hash)).toBeUndefined();
     expect((await store().listApiKeys(userId))[0]?.revokedAt).not.toBeNull();
+  });
+}
+
+function defineImportTests(store: () => ChatStore): void {
+  it('imports a conversation whole, in order, as a new conversation of the user, billing nothing', async () => {
+    const userId = newUserId();
+    const before = await store().getTokenUsage(userId);
+    const imported = await store().importConversation(userId, {
+      conversation: { surface: 'chat-sessions', title: 'Imported chat' },
+      messages: [
+        {
+          role: 'user',
+          content: 'First question',
+          tokens: 3,
+          status: 'complete',
+          model: null,
+          provider: null,
+          createdAt: '2025-06-01T12:00:00.000Z',
+        },
+        {
+          role: 'assistant',
+          content: '',
+          tokens: 4,
+          status: 'complete',
+          model: 'gpt-test',
+          provider: 'fake',
+          createdAt: '2025-06-01T12:00:01.000Z',
+          toolCalls: [{ id: 'call_1', name: 'lookup', arguments: '{"q":"x"}' }],
+        },
+        {
+          role: 'tool',
+          content: '{"found":true}',
+          tokens: 4,
+          status: 'complete',
+          model: null,
+          provider: null,
+          createdAt: '2025-06-01T12:00:02.000Z',
+          toolCallId: 'call_1',
+        },
+        {
+          role: 'assistant',
+          content: 'Cut short',
+          tokens: 2,
+          status: 'interrupted',
+          model: 'gpt-test',
+          provider: 'fake',
+          createdAt: '2025-06-01T12:00:03.000Z',
+        },
+      ],
+    });
+    expect(imported).toMatchObject({ userId, surface: 'chat-sessions', title: 'Imported chat', messageCount: 4 });
+    expect(imported.lastMessageAt).toBe('2025-06-01T12:00:03.000Z');
+
+    const { items } = await store().listMessages(userId, imported.id, { page: 1, limit: 10 });
+    expect(items.map(({ role, content, status, createdAt }) => ({ role, content, status, createdAt }))).toEqual([
+      { role: 'user', content: 'First question', status: 'complete', createdAt: '2025-06-01T12:00:00.000Z' },
+      { role: 'assistant', content: '', status: 'complete', createdAt: '2025-06-01T12:00:01.000Z' },
+      { role: 'tool', content: '{"found":true}', status: 'complete', createdAt: '2025-06-01T12:00:02.000Z' },
+      { role: 'assistant', content: 'Cut short', status: 'interrupted', createdAt: '2025-06-01T12:00:03.000Z' },
+    ]);
+    expect(items[1]?.toolCalls).toEqual([{ id: 'call_1', name: 'lookup', arguments: '{"q":"x"}' }]);
+    expect(items[2]?.toolCallId).toBe('call_1');
+    expect(await store().getTokenUsage(userId)).toEqual(before);
+
+    // The imported history is the next turn's context, and nobody else can reach it.
+    const next = await begin(store(), userId, { kind: 'existing', conversationId: imported.id }, 'Follow-up');
+    expect(contents(next.history)).toEqual(['First question', '', '{"found":true}', 'Cut short']);
+    expect(await store().getConversation(newUserId(), imported.id)).toBeUndefined();
   });
 }
 
