@@ -26,6 +26,7 @@ import { startAbandonedReplySweep } from '../store/abandoned-replies.js';
 import { startGuestRetention } from '../store/guest-retention.js';
 import { openChatStore } from '../store/open-chat-store.js';
 import { openSpeechEngines } from '../voice/open-speech-engines.js';
+import { Readiness } from '../operations/readiness.js';
 
 export interface App {
   server: FastifyInstance;
@@ -123,7 +124,11 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     await store.close();
     throw error;
   });
-  const dependencies = { config, engine, turns, store, providers, authenticator, rateLimiter, guard, logger, aiJobs, speech };
+  const readiness = new Readiness([
+    { name: 'database', ping: () => store.ping() },
+    ...(redis === undefined ? [] : [{ name: 'redis', ping: () => redis.ping() }]),
+  ]);
+  const dependencies = { config, engine, turns, store, providers, authenticator, rateLimiter, guard, logger, aiJobs, speech, readiness };
   const routeTable = new RouteTable();
   const server = await buildServer(dependencies, logger, routeTable);
   const socketRedis = redis?.duplicate({ commandTimeout: undefined, enableOfflineQueue: true, maxRetriesPerRequest: null });
@@ -140,6 +145,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     engine,
     routes: routeTable.routes,
     async close() {
+      readiness.markDraining();
       await drainConnections({ server, io, engine, graceMs: config.shutdownGraceMs, logger });
       // Running jobs end (a cancelled completion stores its partial reply) before the store closes.
       await aiJobs.close();

@@ -9,6 +9,7 @@ import type { RateLimiter } from '../limits/rate-limiter.js';
 import type { ChatStore } from '../store/chat-store.js';
 import type { AiJobQueue } from '../transports/ai-module-rest/ai-jobs.js';
 import type { SpeechEngines } from '../voice/speech-engines.js';
+import type { Readiness } from '../operations/readiness.js';
 
 /**
  * What every transport is built from; assembled once in src/app/app.ts. A
@@ -33,4 +34,6 @@ export interface ServerDependencies {
   aiJobs?: AiJobQueue;
   /** Seed 004's speech-to-text and text-to-speech. */
   speech: SpeechEngines;
+  /** What GET /ready answers: the dependencies' state and whether the instance drains. */
+  readiness: Readiness;
 }
