@@ -19,7 +19,7 @@ import { RouteTable, type RegisteredRoute } from '../http/route-table.js';
 import { openJobQueue } from '../jobs/open-job-queue.js';
 import { attachSocketServer } from './socket-server.js';
 import { aiJobProcessor } from '../transports/ai-module-rest/ai-jobs.js';
-import { socketSurfaces } from './socket-surfaces.js';
+import { socketEventTable, socketSurfaces } from './socket-surfaces.js';
 import { ProviderRegistry } from '../providers/provider-registry.js';
 import type { ChatStore } from '../store/chat-store.js';
 import { startAbandonedReplySweep } from '../store/abandoned-replies.js';
@@ -27,6 +27,7 @@ import { startGuestRetention } from '../store/guest-retention.js';
 import { openChatStore } from '../store/open-chat-store.js';
 import { openSpeechEngines } from '../voice/open-speech-engines.js';
 import { Readiness } from '../operations/readiness.js';
+import { Metrics } from '../operations/metrics.js';
 
 export interface App {
   server: FastifyInstance;
@@ -106,6 +107,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     await store.close();
     throw error;
   });
+  const metrics = new Metrics();
   const engine = new ChatEngine({
     store,
     providers,
@@ -113,6 +115,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     defaultContextWindow: config.defaultContextWindow,
     replyCheckpointMs: config.durability.replyCheckpointMs,
     logger,
+    observer: metrics,
   });
   const turns = new Turns(
     engine,
@@ -128,12 +131,31 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     { name: 'database', ping: () => store.ping() },
     ...(redis === undefined ? [] : [{ name: 'redis', ping: () => redis.ping() }]),
   ]);
-  const dependencies = { config, engine, turns, store, providers, authenticator, rateLimiter, guard, logger, aiJobs, speech, readiness };
+  const dependencies = {
+    config,
+    engine,
+    turns,
+    store,
+    providers,
+    authenticator,
+    rateLimiter,
+    guard,
+    logger,
+    aiJobs,
+    speech,
+    readiness,
+    metrics,
+  };
   const routeTable = new RouteTable();
   const server = await buildServer(dependencies, logger, routeTable);
   const socketRedis = redis?.duplicate({ commandTimeout: undefined, enableOfflineQueue: true, maxRetriesPerRequest: null });
   socketRedis?.on('error', (error: Error) => logger.warn({ error: error.message }, 'socket.io: redis connection error'));
   const io = await attachSocketServer(server.server, dependencies, socketSurfaces, socketRedis);
+  const namespaces = [...new Set(socketEventTable.map(({ namespace }) => namespace))];
+  metrics.watch({
+    sockets: () => namespaces.map((namespace) => [namespace, io.of(namespace).sockets.size]),
+    providers: () => providers.health(),
+  });
   const guestRetention = startGuestRetention(store, config.guestRetentionDays, logger);
   return {
     server,

@@ -6,6 +6,7 @@ import type { Logger } from 'pino';
 import { apiKeysRoutes } from '../transports/api-keys/api-keys-routes.js';
 import { registerHealthRoute } from '../transports/health-route.js';
 import { registerReadyRoute } from '../transports/ready-route.js';
+import { registerMetricsRoute } from '../transports/metrics-route.js';
 import { voiceAssistantPage } from '../transports/voice/voice-assistant-page.js';
 import { chatSessionsRoutes } from '../transports/chat-sessions/chat-sessions-routes.js';
 import { aiModuleRoutes } from '../transports/ai-module-rest/ai-module-routes.js';
@@ -62,6 +63,7 @@ export async function buildServer(dependencies: ServerDependencies, logger: Logg
   await registerOpenApi(app);
   registerHealthRoute(app, dependencies);
   registerReadyRoute(app, dependencies);
+  registerMetricsRoute(app, dependencies);
   await app.register(openAIRoutes, dependencies);
   await app.register(anthropicRoutes, dependencies);
   await app.register(aiModuleRoutes, { ...dependencies, prefix: '/api/v1/ai' });

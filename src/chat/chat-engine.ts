@@ -8,6 +8,7 @@ import { ActiveTurns } from './active-turns.js';
 import { startReplyCheckpoints, type ReplyCheckpoints } from './reply-checkpoints.js';
 import { UnsavedEndings } from './unsaved-endings.js';
 import type { TurnClient, TurnGuard } from './turn-guard.js';
+import type { TurnObserver } from './turn-observer.js';
 import type {
   ChatMessage,
   ContentPart,
@@ -63,6 +64,8 @@ export interface ChatEngineDependencies {
   /** How often a streaming reply's text is written to the store. */
   replyCheckpointMs: number;
   logger: Logger;
+  /** Told of each turn's start and end (metrics). */
+  observer?: TurnObserver | undefined;
 }
 
 export interface PreparedContext {
@@ -143,9 +146,12 @@ export class ChatEngine {
         });
       } catch (error) {
         earlyUpstream?.cancel();
-        yield { type: 'turn-error', error: toAppError(error), message: undefined };
+        const refusal = toAppError(error);
+        this.dependencies.observer?.turnRefused(refusal.code);
+        yield { type: 'turn-error', error: refusal, message: undefined };
         return;
       }
+      this.dependencies.observer?.turnStarted(begun.conversation.surface);
       yield {
         type: 'turn-start',
         conversation: begun.conversation,
@@ -318,6 +324,17 @@ export class ChatEngine {
       if (error instanceof AppError && error.code === 'store_unavailable') this.unsavedEndings.keep(ending);
     }
     this.logTurn(request, begun, resolved, status, failure, message);
+    this.dependencies.observer?.turnEnded({
+      surface: begun.conversation.surface,
+      status: failure !== undefined && status === 'complete' ? 'failed' : status,
+      provider: ending.provider,
+      model: ending.model,
+      timeToFirstTokenMs: ending.timeToFirstTokenMs,
+      durationMs: ending.latencyMs,
+      promptTokens,
+      completionTokens,
+      failureCode: failure?.code,
+    });
     if (failure !== undefined) events.push({ type: 'turn-error', error: failure, message });
     else if (status === 'interrupted') events.push(abortEvent(signal, message));
     else events.push({ type: 'turn-finish', message: message!, finishReason: reply.finishReason });

@@ -45,6 +45,7 @@ const environmentSchema = z.object({
     message: 'must be at least 32 characters (HS256 needs a 256-bit secret)',
   }),
   JWKS_URL: optionalText.pipe(z.url().optional()),
+  METRICS_TOKEN: optionalText,
   SIGNUP: z
     .enum(['true', 'false', '1', '0', 'yes', 'no', ''])
     .optional()
@@ -138,6 +139,8 @@ export interface Config {
   /** An identity provider's JWKS, for RS256 tokens. */
   jwksUrl: string | undefined;
   allowRemoteLocalMode: boolean;
+  /** When set, GET /metrics needs `Authorization: Bearer <it>`. */
+  metricsToken: string | undefined;
   /** Built-in accounts (with JWT_SECRET): whether anyone may sign up (the first account always may), and how long a session token lasts. */
   accounts: { signup: boolean; tokenHours: number };
   /** Behind a reverse proxy: take the client address from X-Forwarded-For. */
@@ -208,6 +211,7 @@ export function loadConfig(environment: NodeJS.ProcessEnv = process.env): Config
     jwtSecret: env.JWT_SECRET,
     jwksUrl: env.JWKS_URL,
     allowRemoteLocalMode: env.ALLOW_REMOTE_LOCAL_MODE,
+    metricsToken: env.METRICS_TOKEN,
     accounts: { signup: env.SIGNUP, tokenHours: env.ACCOUNT_TOKEN_HOURS ?? 168 },
     trustProxy: env.TRUST_PROXY,
     bodyLimitBytes: env.BODY_LIMIT_BYTES ?? 1024 * 1024,

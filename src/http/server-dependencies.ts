@@ -10,6 +10,7 @@ import type { ChatStore } from '../store/chat-store.js';
 import type { AiJobQueue } from '../transports/ai-module-rest/ai-jobs.js';
 import type { SpeechEngines } from '../voice/speech-engines.js';
 import type { Readiness } from '../operations/readiness.js';
+import type { Metrics } from '../operations/metrics.js';
 
 /**
  * What every transport is built from; assembled once in src/app/app.ts. A
@@ -36,4 +37,6 @@ export interface ServerDependencies {
   speech: SpeechEngines;
   /** What GET /ready answers: the dependencies' state and whether the instance drains. */
   readiness: Readiness;
+  /** GET /metrics; every answered request is counted into it. */
+  metrics: Metrics;
 }

@@ -3,7 +3,7 @@ import type { Config } from '../config/config.js';
 import type { ChatProvider, ChatRequest, EmbeddingProvider, ModerationProvider, ProviderStreamPart } from './chat-provider.js';
 import { DemoChatProvider, demoModelName } from './demo-chat-provider.js';
 import { OpenAIChatProvider } from './openai-chat-provider.js';
-import { ProviderPolicy } from './resilience/provider-policy.js';
+import { ProviderPolicy, type BreakerState, type ProviderCounts } from './resilience/provider-policy.js';
 
 export interface OpenedReply {
   parts: AsyncIterable<ProviderStreamPart>;
@@ -57,6 +57,12 @@ const setupHints: Record<ProviderName, string> = {
  * one configured, the demo model is never used silently. FALLBACK_MODELS
  * names, per model or per provider, a model to use while it is unavailable.
  */
+export interface ProviderHealth {
+  provider: ProviderName;
+  breaker: BreakerState;
+  counts: ProviderCounts;
+}
+
 export class ProviderRegistry {
   readonly demoMode: boolean;
   private readonly policies: Partial<Record<ProviderName, ProviderPolicy>>;
@@ -113,6 +119,13 @@ export class ProviderRegistry {
         }
       },
     };
+  }
+
+  /** Each configured provider's breaker and what its requests met, for the metrics and the admin view. */
+  health(): ProviderHealth[] {
+    return (Object.entries(this.policies) as [ProviderName, ProviderPolicy | undefined][]).flatMap(([provider, policy]) =>
+      policy === undefined ? [] : [{ provider, breaker: policy.breakerState, counts: policy.counts }],
+    );
   }
 
   /**

@@ -1,5 +1,6 @@
 import {
   BrokenCircuitError,
+  CircuitState,
   ConsecutiveBreaker,
   DelegateBackoff,
   circuitBreaker,
@@ -16,6 +17,24 @@ import { openWatchedStream } from './stream-watchdog.js';
 /** Failures that say the provider itself is unwell, as opposed to a bad request or key. */
 const outageCodes = new Set(['provider_error', 'provider_unreachable', 'provider_timeout']);
 
+/** What a provider's requests have met since the process started. */
+export interface ProviderCounts {
+  /** Attempts repeated after a failure before the first token. */
+  retries: number;
+  /** Requests that failed to open, by error code (provider_timeout, provider_rate_limited, provider_unavailable, …). */
+  failures: Map<string, number>;
+}
+
+/** `none` for a provider without a breaker (the demo model, or a threshold of 0). */
+export type BreakerState = 'none' | 'closed' | 'open' | 'half_open' | 'isolated';
+
+const breakerStates: Record<CircuitState, BreakerState> = {
+  [CircuitState.Closed]: 'closed',
+  [CircuitState.Open]: 'open',
+  [CircuitState.HalfOpen]: 'half_open',
+  [CircuitState.Isolated]: 'isolated',
+};
+
 /**
  * One provider's protection: retries with exponential backoff and jitter
  * (honouring Retry-After) for failures before the first token, inside a
@@ -23,6 +42,8 @@ const outageCodes = new Set(['provider_error', 'provider_unreachable', 'provider
  * requests until the cooldown has passed.
  */
 export class ProviderPolicy {
+  /** Counted per request opened, read when metrics are scraped. */
+  readonly counts: ProviderCounts = { retries: 0, failures: new Map() };
   private readonly retry: RetryPolicy;
   private readonly breaker: CircuitBreakerPolicy | undefined;
 
@@ -43,6 +64,12 @@ export class ProviderPolicy {
             handleWhen((error) => error instanceof AppError && outageCodes.has(error.code)),
             { halfOpenAfter: breakerSettings.cooldownSeconds * 1000, breaker: new ConsecutiveBreaker(breakerSettings.threshold) },
           );
+    this.retry.onRetry(() => (this.counts.retries += 1));
+  }
+
+  get breakerState(): BreakerState {
+    if (this.breaker === undefined) return 'none';
+    return breakerStates[this.breaker.state];
   }
 
   async open(request: ChatRequest): Promise<AsyncIterable<ProviderStreamPart>> {
@@ -54,6 +81,7 @@ export class ProviderPolicy {
     try {
       return await (this.breaker === undefined ? attempt() : this.breaker.execute(attempt));
     } catch (error) {
+      if (!request.signal?.aborted) this.countFailure(error);
       if (!(error instanceof BrokenCircuitError)) throw error;
       throw new AppError('provider_unavailable', `${this.displayName} is unavailable after repeated failures; try again later`, {
         cause: error,
@@ -61,6 +89,11 @@ export class ProviderPolicy {
         retryAfterSeconds: this.breakerSettings.cooldownSeconds,
       });
     }
+  }
+
+  private countFailure(error: unknown): void {
+    const code = error instanceof BrokenCircuitError ? 'provider_unavailable' : error instanceof AppError ? error.code : 'internal_error';
+    this.counts.failures.set(code, (this.counts.failures.get(code) ?? 0) + 1);
   }
 
   private shouldRetry(error: Error): boolean {

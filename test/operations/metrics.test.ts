@@ -1,0 +1,159 @@
+import { io, type Socket } from 'socket.io-client';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { FakeUpstream } from '../support/fake-upstream.js';
+import { startTestServer, type TestServer } from '../support/test-server.js';
+
+const metricsToken = 'scrape-me-please';
+
+/** One sample of the Prometheus text format: `name{a="x",b="y"} value`. */
+interface Sample {
+  name: string;
+  labels: Record<string, string>;
+  value: number;
+}
+
+function parseSamples(text: string): Sample[] {
+  const samples: Sample[] = [];
+  for (const line of text.split('\n')) {
+    if (line === '' || line.startsWith('#')) continue;
+    const match = /^([a-zA-Z_:][\w:]*)(?:\{(.*)\})? (\S+)$/.exec(line);
+    if (match === null) throw new Error(`not a Prometheus sample: ${line}`);
+    const labels: Record<string, string> = {};
+    for (const [, key, value] of (match[2] ?? '').matchAll(/(\w+)="((?:[^"\\]|\\.)*)"/g)) labels[key!] = value!;
+    samples.push({ name: match[1]!, labels, value: Number(match[3]) });
+  }
+  return samples;
+}
+
+/** The sum of a metric's samples whose labels include `labels`. */
+function total(samples: Sample[], name: string, labels: Record<string, string> = {}): number {
+  return samples
+    .filter((sample) => sample.name === name && Object.entries(labels).every(([key, value]) => sample.labels[key] === value))
+    .reduce((sum, sample) => sum + sample.value, 0);
+}
+
+/**
+ * GET /metrics after real traffic on the HTTP and Socket.IO surfaces: the
+ * series exist with the values the traffic implies (one TTFT observation per
+ * turn, tokens equal to what the fake upstream reported and the store billed),
+ * route templates rather than URLs, no per-user labels, and the token guard.
+ */
+describe('Prometheus metrics at GET /metrics', () => {
+  let fake: FakeUpstream;
+  let server: TestServer;
+  let socket: Socket | undefined;
+
+  beforeAll(async () => {
+    fake = await FakeUpstream.start();
+    server = await startTestServer({
+      env: {
+        OPENAI_API_KEY: 'sk-test',
+        OPENAI_BASE_URL: fake.openaiBaseUrl,
+        ANTHROPIC_API_KEY: 'sk-ant-test',
+        ANTHROPIC_BASE_URL: fake.anthropicBaseUrl,
+        PROVIDER_MAX_RETRIES: '1',
+        PROVIDER_RETRY_BASE_DELAY_MS: '1',
+        METRICS_TOKEN: metricsToken,
+      },
+    });
+  });
+  afterAll(async () => {
+    socket?.disconnect();
+    await server?.close();
+    await fake?.close();
+  });
+
+  const post = (path: string, body: unknown, headers: Record<string, string> = {}) =>
+    fetch(`${server.url}${path}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', ...headers },
+      body: JSON.stringify(body),
+    });
+
+  async function scrape(): Promise<Sample[]> {
+    const response = await fetch(`${server.url}/metrics`, { headers: { authorization: `Bearer ${metricsToken}` } });
+    expect(response.status).toBe(200);
+    expect(response.headers.get('content-type')).toContain('text/plain');
+    return parseSamples(await response.text());
+  }
+
+  it('refuses a scrape without the METRICS_TOKEN', async () => {
+    expect((await fetch(`${server.url}/metrics`)).status).toBe(401);
+    expect((await fetch(`${server.url}/metrics`, { headers: { authorization: 'Bearer wrong' } })).status).toBe(401);
+  });
+
+  it('counts turns, first tokens, durations and tokens of every surface, and open sockets', async () => {
+    const completion = { model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'count me in' }] };
+    expect((await post('/v1/chat/completions', completion)).status).toBe(200);
+    const streamed = await post('/v1/chat/completions', { ...completion, stream: true, stream_options: { include_usage: true } });
+    await streamed.text();
+    const anthropic = await post(
+      '/v1/messages',
+      { model: 'claude-3-5-sonnet-latest', max_tokens: 100, messages: [{ role: 'user', content: 'hello claude' }] },
+      { 'anthropic-version': '2023-06-01' },
+    );
+    expect(anthropic.status).toBe(200);
+    expect((await post('/api/v1/ai/chat', { message: 'seed one' })).status).toBe(200);
+    const session = (await (await post('/api/v1/chat/sessions', {})).json()) as { id: string };
+    expect((await post('/api/v1/chat/messages', { session_id: session.id, content: 'seed two' })).status).toBe(200);
+    await (await post('/api/v2/ai/chat/stream', { message: 'seed three' })).text();
+
+    socket = io(`${server.url}/ai`, { transports: ['websocket'] });
+    const answered = new Promise((resolve) => socket!.once('ai_response', resolve));
+    socket.emit('ai_request', { requestId: 'metrics-turn', prompt: 'seed zero' });
+    await answered;
+    const turnsRun = 7;
+
+    const samples = await scrape();
+    expect(total(samples, 'parley_turns_total', { status: 'complete' })).toBe(turnsRun);
+    expect(total(samples, 'parley_turns_total', { surface: 'openai' })).toBe(2);
+    expect(total(samples, 'parley_turns_total', { surface: 'anthropic' })).toBe(1);
+    expect(total(samples, 'parley_turns_total', { surface: 'chat-sessions' })).toBe(1);
+    expect(total(samples, 'parley_time_to_first_token_seconds_count')).toBe(turnsRun);
+    expect(total(samples, 'parley_turn_duration_seconds_count')).toBe(turnsRun);
+    expect(total(samples, 'parley_time_to_first_token_seconds_count', { provider: 'anthropic', model: 'claude-3-5-sonnet-latest' })).toBe(
+      2,
+    );
+    expect(total(samples, 'parley_active_turns')).toBe(0);
+
+    // The tokens are the ones the store billed: the fake upstream's usage (or the tokenizer's count when it sent none).
+    const usage = (await (await fetch(`${server.url}/api/v1/ai/usage`)).json()) as { totalTokens: number };
+    expect(total(samples, 'parley_tokens_total', { direction: 'input' })).toBeGreaterThan(0);
+    expect(total(samples, 'parley_tokens_total', { direction: 'output' })).toBeGreaterThan(0);
+    expect(total(samples, 'parley_tokens_total')).toBe(usage.totalTokens);
+
+    expect(total(samples, 'parley_socket_connections', { namespace: '/ai' })).toBe(1);
+    expect(total(samples, 'parley_http_requests_total', { route: '/api/v1/chat/messages', status: '200' })).toBe(1);
+    expect(total(samples, 'parley_http_requests_total', { route: '/v1/chat/completions', method: 'POST' })).toBe(2);
+    // Process metrics, event-loop lag included.
+    expect(samples.some((sample) => sample.name === 'nodejs_eventloop_lag_p99_seconds')).toBe(true);
+    expect(samples.some((sample) => sample.name === 'process_cpu_seconds_total')).toBe(true);
+    // No label holds a user id or a URL with an id in it.
+    for (const sample of samples) {
+      expect(Object.keys(sample.labels)).not.toContain('user');
+      expect(sample.labels.route ?? '').not.toContain(session.id);
+    }
+  });
+
+  it('counts refusals, provider failures, retries and breaker states', async () => {
+    const before = await scrape();
+    fake.failNext({ status: 500 }, { status: 500 });
+    const failed = await post('/v1/chat/completions', { model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'fail me' }] });
+    expect(failed.status).toBeGreaterThanOrEqual(500);
+    const refused = await post('/v1/chat/completions', {
+      model: 'gpt-4o-mini',
+      messages: [{ role: 'user', content: 'x'.repeat(200_000) }],
+    });
+    expect(refused.status).toBe(413);
+
+    const after = await scrape();
+    const grew = (name: string, labels: Record<string, string> = {}) => total(after, name, labels) - total(before, name, labels);
+    expect(grew('parley_provider_retries_total', { provider: 'openai' })).toBe(1);
+    expect(grew('parley_provider_errors_total', { provider: 'openai', code: 'provider_error' })).toBe(1);
+    expect(grew('parley_turn_failures_total', { provider: 'openai', code: 'provider_error' })).toBe(1);
+    expect(grew('parley_turns_total', { surface: 'openai', status: 'failed' })).toBe(1);
+    expect(grew('parley_turn_refusals_total', { code: 'payload_too_large' })).toBe(1);
+    expect(total(after, 'parley_provider_breaker_state', { provider: 'openai' })).toBe(0);
+    expect(total(after, 'parley_http_requests_total', { route: '/v1/chat/completions', status: '413' })).toBe(1);
+  });
+});
