@@ -108,6 +108,8 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     throw error;
   });
   const metrics = new Metrics();
+  // The OpenTelemetry SDK is loaded only when a collector is configured.
+  const tracing = config.tracing === undefined ? undefined : new (await import('../operations/tracing.js')).Tracing(config.tracing);
   const engine = new ChatEngine({
     store,
     providers,
@@ -116,6 +118,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     replyCheckpointMs: config.durability.replyCheckpointMs,
     logger,
     observer: metrics,
+    tracer: tracing,
   });
   const turns = new Turns(
     engine,
@@ -145,6 +148,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     speech,
     readiness,
     metrics,
+    tracing,
   };
   const routeTable = new RouteTable();
   const server = await buildServer(dependencies, logger, routeTable);
@@ -181,6 +185,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
       if (socketRedis !== undefined) await io.close();
       socketRedis?.disconnect();
       redis?.disconnect();
+      await tracing?.close();
     },
   };
 }

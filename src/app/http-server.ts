@@ -63,6 +63,7 @@ export async function buildServer(dependencies: ServerDependencies, logger: Logg
   await registerOpenApi(app);
   registerHealthRoute(app, dependencies);
   registerReadyRoute(app, dependencies);
+  dependencies.tracing?.instrument(app);
   registerMetricsRoute(app, dependencies);
   await app.register(openAIRoutes, dependencies);
   await app.register(anthropicRoutes, dependencies);

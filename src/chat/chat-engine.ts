@@ -8,7 +8,8 @@ import { ActiveTurns } from './active-turns.js';
 import { startReplyCheckpoints, type ReplyCheckpoints } from './reply-checkpoints.js';
 import { UnsavedEndings } from './unsaved-endings.js';
 import type { TurnClient, TurnGuard } from './turn-guard.js';
-import type { TurnObserver } from './turn-observer.js';
+import type { TurnObserver, TurnOutcome } from './turn-observer.js';
+import type { ProviderRequestTrace, TurnTrace, TurnTracer } from './turn-tracer.js';
 import type {
   ChatMessage,
   ContentPart,
@@ -53,6 +54,8 @@ export interface TurnRequest {
   signal: AbortSignal;
   /** The rate-limit bucket and client address; the `default` bucket when absent. */
   client?: TurnClient;
+  /** The trace this turn's span goes under (opaque to the engine: the tracer's own context). */
+  traceParent?: unknown;
 }
 
 export interface ChatEngineDependencies {
@@ -66,6 +69,8 @@ export interface ChatEngineDependencies {
   logger: Logger;
   /** Told of each turn's start and end (metrics). */
   observer?: TurnObserver | undefined;
+  /** Traces each turn (OpenTelemetry); absent when tracing is off. */
+  tracer?: TurnTracer | undefined;
 }
 
 export interface PreparedContext {
@@ -79,6 +84,7 @@ export interface PreparedContext {
 interface EarlyUpstream {
   context: PreparedContext;
   opening: Promise<OpenedReply>;
+  trace: ProviderRequestTrace | undefined;
   cancel(): void;
   done(): void;
 }
@@ -115,6 +121,7 @@ export class ChatEngine {
 
   async *runTurn(request: TurnRequest): AsyncGenerator<ChatEvent, void, undefined> {
     const startedAt = performance.now();
+    const trace = this.dependencies.tracer?.startTurn(request.options.model, request.traceParent);
     const turn = this.activeTurns.start(request.signal);
     const signal = turn.signal;
     let release: (() => void) | undefined;
@@ -124,6 +131,7 @@ export class ChatEngine {
     try {
       let resolved: ResolvedModel;
       let begun: BeginTurnResult;
+      let beginning: ((failure?: unknown) => void) | undefined;
       try {
         release = await this.dependencies.guard.admit(request.identity, request.content, signal, request.client, request.options.maxTokens);
         resolved = this.dependencies.providers.resolve(request.options.model);
@@ -134,7 +142,8 @@ export class ChatEngine {
           yield abortEvent(signal, undefined);
           return;
         }
-        earlyUpstream = this.openBeforeStoring(request, resolved, signal);
+        earlyUpstream = this.openBeforeStoring(request, resolved, signal, trace);
+        beginning = trace?.startPhase('store.begin_turn');
         begun = await this.dependencies.store.beginTurn({
           userId: request.identity.userId,
           target: request.target,
@@ -147,10 +156,13 @@ export class ChatEngine {
       } catch (error) {
         earlyUpstream?.cancel();
         const refusal = toAppError(error);
+        beginning?.(refusal);
+        trace?.refused(refusal.code);
         this.dependencies.observer?.turnRefused(refusal.code);
         yield { type: 'turn-error', error: refusal, message: undefined };
         return;
       }
+      beginning?.();
       this.dependencies.observer?.turnStarted(begun.conversation.surface);
       yield {
         type: 'turn-start',
@@ -172,8 +184,9 @@ export class ChatEngine {
         failure: undefined,
       };
       checkpoints = startReplyCheckpoints(this.dependencies, reply, context);
+      const providerTrace = earlyUpstream?.trace ?? trace?.startProviderRequest(resolved.provider, resolved.model);
       try {
-        const opened = await (earlyUpstream?.opening ?? this.open(resolved, context, request, signal));
+        const opened = await (earlyUpstream?.opening ?? this.open(resolved, context, request, signal, providerTrace));
         reply.answeredBy = opened;
         yield { type: 'message-start', messageId: reply.messageId, model: opened.model, provider: opened.provider };
         for await (const part of opened.parts) {
@@ -196,12 +209,17 @@ export class ChatEngine {
         if (!signal.aborted) reply.failure = toAppError(error);
       }
       checkpoints.stop();
-      yield* await this.endTurn(request, signal, begun, resolved, context, reply, startedAt);
+      if (providerTrace !== undefined) {
+        if (reply.firstTokenAt !== undefined) providerTrace.firstToken(reply.firstTokenAt);
+        providerTrace.end(reply.failure);
+      }
+      yield* await this.endTurn(request, signal, begun, resolved, context, reply, startedAt, trace);
     } finally {
       checkpoints?.stop();
       earlyUpstream?.done();
       release?.();
       turn.end();
+      trace?.close();
     }
   }
 
@@ -234,7 +252,13 @@ export class ChatEngine {
     return this.activeTurns.size;
   }
 
-  private open(resolved: ResolvedModel, context: PreparedContext, request: TurnRequest, signal: AbortSignal): Promise<OpenedReply> {
+  private open(
+    resolved: ResolvedModel,
+    context: PreparedContext,
+    request: TurnRequest,
+    signal: AbortSignal,
+    providerTrace: ProviderRequestTrace | undefined,
+  ): Promise<OpenedReply> {
     return resolved.open({
       system: context.system,
       messages: context.messages,
@@ -244,6 +268,7 @@ export class ChatEngine {
       tools: request.options.tools,
       responseFormat: request.options.responseFormat,
       signal,
+      onRetry: providerTrace === undefined ? undefined : (attempt) => providerTrace.retried(attempt),
     });
   }
 
@@ -255,7 +280,12 @@ export class ChatEngine {
    * fails, the upstream request is cancelled. Other turns send stored
    * history and must wait for it.
    */
-  private openBeforeStoring(request: TurnRequest, resolved: ResolvedModel, signal: AbortSignal): EarlyUpstream | undefined {
+  private openBeforeStoring(
+    request: TurnRequest,
+    resolved: ResolvedModel,
+    signal: AbortSignal,
+    trace: TurnTrace | undefined,
+  ): EarlyUpstream | undefined {
     const { suppliedContext, target } = request;
     if (suppliedContext === undefined || target.kind !== 'new') return undefined;
     const system = target.create.systemPrompt ?? request.options.systemPrompt;
@@ -265,13 +295,16 @@ export class ChatEngine {
     const cancellation = new AbortController();
     const followClient = () => cancellation.abort(signal.reason);
     signal.addEventListener('abort', followClient, { once: true });
-    const opening = this.open(resolved, context, request, cancellation.signal);
+    const providerTrace = trace?.startProviderRequest(resolved.provider, resolved.model);
+    const opening = this.open(resolved, context, request, cancellation.signal, providerTrace);
     // Awaited later, or dropped if storing fails: never an unhandled rejection.
     opening.catch(() => {});
     return {
       context,
       opening,
+      trace: providerTrace,
       cancel() {
+        providerTrace?.end();
         cancellation.abort();
         // An upstream that already answered is closed, with its timers.
         opening.then(
@@ -292,6 +325,7 @@ export class ChatEngine {
     context: PreparedContext,
     reply: ReplyProgress,
     startedAt: number,
+    trace: TurnTrace | undefined,
   ): Promise<ChatEvent[]> {
     const { answeredBy, text, usage } = reply;
     let failure = reply.failure;
@@ -317,14 +351,17 @@ export class ChatEngine {
       latencyMs: Math.round(performance.now() - startedAt),
       ...(reply.toolCalls.length === 0 ? {} : { toolCalls: reply.toolCalls }),
     };
+    const finishing = trace?.startPhase('store.finish_turn');
     try {
       message = await this.dependencies.store.finishTurn(ending);
+      finishing?.();
     } catch (error) {
+      finishing?.(error);
       failure ??= toAppError(error);
       if (error instanceof AppError && error.code === 'store_unavailable') this.unsavedEndings.keep(ending);
     }
-    this.logTurn(request, begun, resolved, status, failure, message);
-    this.dependencies.observer?.turnEnded({
+    this.logTurn(request, begun, resolved, status, failure, message, trace);
+    const outcome: TurnOutcome = {
       surface: begun.conversation.surface,
       status: failure !== undefined && status === 'complete' ? 'failed' : status,
       provider: ending.provider,
@@ -334,7 +371,9 @@ export class ChatEngine {
       promptTokens,
       completionTokens,
       failureCode: failure?.code,
-    });
+    };
+    this.dependencies.observer?.turnEnded(outcome);
+    trace?.end(outcome, reply.finishReason);
     if (failure !== undefined) events.push({ type: 'turn-error', error: failure, message });
     else if (status === 'interrupted') events.push(abortEvent(signal, message));
     else events.push({ type: 'turn-finish', message: message!, finishReason: reply.finishReason });
@@ -387,8 +426,10 @@ export class ChatEngine {
     status: MessageStatus,
     failure: AppError | undefined,
     message: StoredMessage | undefined,
+    trace: TurnTrace | undefined,
   ): void {
     const fields = {
+      ...(trace === undefined ? {} : { traceId: trace.traceId }),
       userId: request.identity.userId,
       conversationId: begun.conversation.id,
       messageId: message?.id,

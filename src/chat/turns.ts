@@ -27,6 +27,8 @@ export interface TurnClient {
   endsWithClient: boolean;
   /** A key the client keeps when it comes back (a recovered socket's id), for rejoin(). */
   key?: string;
+  /** The trace the turn's span goes under (the HTTP request's), when tracing is on. */
+  traceParent?: unknown;
 }
 
 /** A turn to start; `signal`, when given, is an explicit stop. */
@@ -114,8 +116,8 @@ export class Turns {
     if (stopSignal?.aborted === true) stopTurn();
     else stopSignal?.addEventListener('abort', stopTurn, { once: true });
     const reader = this.attach(turn, 0, options.client);
-    void this.pump(turn, this.engine.runTurn({ ...request, signal: turn.stop.signal })).finally(() =>
-      stopSignal?.removeEventListener('abort', stopTurn),
+    void this.pump(turn, this.engine.runTurn({ ...request, signal: turn.stop.signal, traceParent: options.client.traceParent })).finally(
+      () => stopSignal?.removeEventListener('abort', stopTurn),
     );
     return reader;
   }

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { limitEnvironment, turnLimits, type TurnLimits } from './limit-settings.js';
 import { rateLimitEnvironment, rateLimitSettings, type RateLimitSettings } from './rate-limit-settings.js';
 import { resilienceEnvironment, resilienceSettings, type ResilienceSettings } from './resilience-settings.js';
+import { tracingSettings, type TracingSettings } from './tracing-settings.js';
 import { voiceEnvironment, voiceSettings, type VoiceSettings } from './voice-settings.js';
 import { databaseLocation } from '../store/database-url.js';
 import { surfaceDefaults, type SurfaceSettings, type SurfaceName } from './surface-defaults.js';
@@ -46,6 +47,9 @@ const environmentSchema = z.object({
   }),
   JWKS_URL: optionalText.pipe(z.url().optional()),
   METRICS_TOKEN: optionalText,
+  OTEL_EXPORTER_OTLP_ENDPOINT: optionalText.pipe(z.url().optional()),
+  OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: optionalText.pipe(z.url().optional()),
+  OTEL_SERVICE_NAME: optionalText,
   SIGNUP: z
     .enum(['true', 'false', '1', '0', 'yes', 'no', ''])
     .optional()
@@ -141,6 +145,8 @@ export interface Config {
   allowRemoteLocalMode: boolean;
   /** When set, GET /metrics needs `Authorization: Bearer <it>`. */
   metricsToken: string | undefined;
+  /** OpenTelemetry traces: on when a collector endpoint is set. */
+  tracing: TracingSettings | undefined;
   /** Built-in accounts (with JWT_SECRET): whether anyone may sign up (the first account always may), and how long a session token lasts. */
   accounts: { signup: boolean; tokenHours: number };
   /** Behind a reverse proxy: take the client address from X-Forwarded-For. */
@@ -212,6 +218,7 @@ export function loadConfig(environment: NodeJS.ProcessEnv = process.env): Config
     jwksUrl: env.JWKS_URL,
     allowRemoteLocalMode: env.ALLOW_REMOTE_LOCAL_MODE,
     metricsToken: env.METRICS_TOKEN,
+    tracing: tracingSettings(env),
     accounts: { signup: env.SIGNUP, tokenHours: env.ACCOUNT_TOKEN_HOURS ?? 168 },
     trustProxy: env.TRUST_PROXY,
     bodyLimitBytes: env.BODY_LIMIT_BYTES ?? 1024 * 1024,

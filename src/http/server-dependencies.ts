@@ -11,6 +11,7 @@ import type { AiJobQueue } from '../transports/ai-module-rest/ai-jobs.js';
 import type { SpeechEngines } from '../voice/speech-engines.js';
 import type { Readiness } from '../operations/readiness.js';
 import type { Metrics } from '../operations/metrics.js';
+import type { Tracing } from '../operations/tracing.js';
 
 /**
  * What every transport is built from; assembled once in src/app/app.ts. A
@@ -39,4 +40,6 @@ export interface ServerDependencies {
   readiness: Readiness;
   /** GET /metrics; every answered request is counted into it. */
   metrics: Metrics;
+  /** OpenTelemetry traces, with OTEL_EXPORTER_OTLP_ENDPOINT. */
+  tracing?: Tracing | undefined;
 }

@@ -5,6 +5,7 @@ import type { ChatEvent } from '../chat/chat-events.js';
 import type { AppError } from '../core/errors.js';
 import type { StoredMessage } from '../store/chat-store.js';
 import { clientDisconnectSignal, openEventStream } from './event-stream-response.js';
+import { requestTraceContext } from './request-trace.js';
 
 /** One surface's Server-Sent Events wire format. */
 export interface TurnStreamEncoder {
@@ -86,7 +87,7 @@ export function endAbandoned(reply: FastifyReply): void {
 
 /** The client of an HTTP request, to a turn: gone when the response closes early; its reader ends with it. */
 export function httpTurnClient(reply: FastifyReply) {
-  return { gone: clientDisconnectSignal(reply), endsWithClient: true };
+  return { gone: clientDisconnectSignal(reply), endsWithClient: true, traceParent: requestTraceContext(reply.request) };
 }
 
 /**

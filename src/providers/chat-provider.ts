@@ -59,6 +59,8 @@ export interface ChatRequest {
   tools?: ToolOptions | undefined;
   responseFormat?: ResponseFormat | undefined;
   signal: AbortSignal;
+  /** Told of each retry before the first token (attempt 1 is the first retry), for the turn's trace. */
+  onRetry?: ((attempt: number) => void) | undefined;
 }
 
 export interface SamplingOptions {

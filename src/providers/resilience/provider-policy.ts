@@ -75,7 +75,10 @@ export class ProviderPolicy {
   async open(request: ChatRequest): Promise<AsyncIterable<ProviderStreamPart>> {
     const attempt = () =>
       untilAborted(
-        this.retry.execute(() => openWatchedStream(this.provider, request, this.settings.timeouts, this.displayName), request.signal),
+        this.retry.execute(({ attempt }) => {
+          if (attempt > 0) request.onRetry?.(attempt);
+          return openWatchedStream(this.provider, request, this.settings.timeouts, this.displayName);
+        }, request.signal),
         request.signal,
       );
     try {
