@@ -1,3 +1,4 @@
+import { readFile } from 'node:fs/promises';
 import { io, type Socket } from 'socket.io-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FakeUpstream } from '../support/fake-upstream.js';
@@ -132,6 +133,26 @@ describe('Prometheus metrics at GET /metrics', () => {
     for (const sample of samples) {
       expect(Object.keys(sample.labels)).not.toContain('user');
       expect(sample.labels.route ?? '').not.toContain(session.id);
+    }
+  });
+
+  it('builds the shipped Grafana dashboard and the documented alerts on series this server exposes', async () => {
+    // Every series the server declares (a counter nobody has moved yet has its TYPE line but no sample).
+    const text = await (await fetch(`${server.url}/metrics`, { headers: { authorization: `Bearer ${metricsToken}` } })).text();
+    const exposed = new Set([...text.matchAll(/^# TYPE (\S+) /gm)].map((match) => match[1]!));
+    const dashboard = JSON.parse(await readFile('deploy/grafana/parley-dashboard.json', 'utf8')) as {
+      panels: { targets: { expr: string }[] }[];
+    };
+    const alerts = await readFile('docs/operations.md', 'utf8');
+    const expressions = [
+      ...dashboard.panels.flatMap((panel) => panel.targets.map((target) => target.expr)),
+      ...[...alerts.matchAll(/expr: (.*)/g)].map((match) => match[1]!),
+    ];
+    expect(expressions.length).toBeGreaterThan(10);
+    for (const expression of expressions) {
+      for (const [name] of expression.matchAll(/\b(?:parley|nodejs|process)_[a-z0-9_]+/g)) {
+        expect(exposed, `${name} in ${expression}`).toContain(name.replace(/_(bucket|sum|count)$/, ''));
+      }
     }
   });
 
