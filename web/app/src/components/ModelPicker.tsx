@@ -14,7 +14,8 @@ export function ModelPicker({ value, onChange }: { value: string; onChange(model
       <label for="model">Model</label>
       <select id="model" value={value} onChange={(event) => onChange(event.currentTarget.value)}>
         <option value="">Server default</option>
-        {models.map((model) => (
+        {/* The saved choice is an option from the start, so the select shows it before the list arrives. */}
+        {(value === '' || models.includes(value) ? models : [value, ...models]).map((model) => (
           <option key={model} value={model}>
             {model}
           </option>
