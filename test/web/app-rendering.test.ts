@@ -54,7 +54,8 @@ describe.skipIf(!chromiumAvailable)('the web app’s replies, in Chromium', () =
   it('renders a hostile reply without running any of it', async () => {
     fake.behaviour = {
       ...fake.behaviour,
-      reply: 'Look <img src=x onerror="window.hacked = true"> and <script>window.hacked = true</script> [link](javascript:window.hacked=true) `<b>kept as code</b>`',
+      reply:
+        'Look <img src=x onerror="window.hacked = true"> and <script>window.hacked = true</script> [link](javascript:window.hacked=true) `<b>kept as code</b>`',
     };
     await sendAndWait(page, 'be hostile');
     const bubble = page.locator('#messages .message[data-role="assistant"] .bubble').last();
@@ -63,7 +64,10 @@ describe.skipIf(!chromiumAvailable)('the web app’s replies, in Chromium', () =
     await countOf(bubble.locator('script')).toBe(0);
     expect(await bubble.locator('img').getAttribute('onerror')).toBeNull();
     expect(await bubble.locator('a').getAttribute('href')).toBeNull();
-    await page.locator('#messages img').first().evaluate((image) => new Promise((resolve) => setTimeout(resolve, 200, image)));
+    await page
+      .locator('#messages img')
+      .first()
+      .evaluate((image) => new Promise((resolve) => setTimeout(resolve, 200, image)));
     expect(await page.evaluate(() => (globalThis as unknown as BrowserGlobals).hacked)).toBeUndefined();
   });
 
@@ -73,7 +77,9 @@ describe.skipIf(!chromiumAvailable)('the web app’s replies, in Chromium', () =
 
     const models = (await (await fetch(`${server.url}/v1/models`)).json()) as { data: { id: string }[] };
     const picked = models.data[0]!.id;
-    await expect.poll(() => page.locator('#model option').allTextContents()).toEqual(['Server default', ...models.data.map((model) => model.id)]);
+    await expect
+      .poll(() => page.locator('#model option').allTextContents())
+      .toEqual(['Server default', ...models.data.map((model) => model.id)]);
     await page.getByLabel('Model').selectOption(picked);
     const [request] = await Promise.all([
       page.waitForRequest((sent) => sent.url().includes('/api/v1/chat/messages') && sent.method() === 'POST'),
@@ -102,7 +108,9 @@ describe.skipIf(!chromiumAvailable)('the web app’s replies, in Chromium', () =
     await page.getByRole('button', { name: 'Stop' }).click();
     await page.locator('#send').waitFor();
     const sessionId = await openSessionId(page);
-    const stored = (await (await fetch(`${server.url}/api/v1/chat/messages/${sessionId}`)).json()) as { messages: { status: string; content: string }[] };
+    const stored = (await (await fetch(`${server.url}/api/v1/chat/messages/${sessionId}`)).json()) as {
+      messages: { status: string; content: string }[];
+    };
     const reply = stored.messages[1]!;
     expect(reply.status).toBe('interrupted');
     expect(reply.content.length).toBeGreaterThan(0);
