@@ -205,4 +205,32 @@ describe.skipIf(!chromiumAvailable)("seed 002's behaviours in the web app at /ai
       await guarded.close();
     }
   });
+
+  it('signs up and signs in with the built-in accounts, and says so when the password is wrong', async () => {
+    const guarded = await startTestServer({
+      env: { JWT_SECRET: testJwtSecret, ANTHROPIC_API_KEY: 'sk-ant-test', ANTHROPIC_BASE_URL: fake.anthropicBaseUrl },
+    });
+    try {
+      await page.goto(`${guarded.url}/`);
+      await page.getByRole('button', { name: 'No account yet? Sign up' }).click();
+      await page.getByLabel('Email').fill('ada@example.com');
+      await page.getByLabel('Password').fill('correct horse battery');
+      await page.getByRole('button', { name: 'Sign up', exact: true }).click();
+      await page.getByRole('button', { name: quickPrompt }).click();
+      await repliesOf(page).toEqual([`You said: ${quickPrompt}`]);
+
+      // Signed out (the token forgotten), a wrong password is refused with the server's words, the right one signs in.
+      await page.evaluate(() => (globalThis as unknown as { localStorage: { clear(): void } }).localStorage.clear());
+      await page.reload();
+      await page.getByLabel('Email').fill('ada@example.com');
+      await page.getByLabel('Password').fill('wrong password!');
+      await page.getByRole('button', { name: 'Sign in', exact: true }).click();
+      await expect.poll(() => page.getByRole('alert').textContent()).toContain('Wrong email or password');
+      await page.getByLabel('Password').fill('correct horse battery');
+      await page.getByRole('button', { name: 'Sign in', exact: true }).click();
+      await page.locator('#sidebar .session').first().waitFor();
+    } finally {
+      await guarded.close();
+    }
+  });
 });
