@@ -47,7 +47,7 @@ export function SessionItem({ session, active, onOpen, onRename, onDelete }: Ses
         ✎
       </button>
       <button type="button" class="icon" aria-label={`Delete ${session.title}`} onClick={onDelete}>
-        🗑
+        ✕
       </button>
     </li>
   );
