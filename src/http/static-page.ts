@@ -7,9 +7,9 @@ import type { FastifyInstance, FastifyReply } from 'fastify';
 export const javascript = 'text/javascript; charset=utf-8';
 
 export interface StaticPage {
-  /** Where it is served, e.g. '/ai-assistant': index.html there, every file under it. */
+  /** Where it is served, e.g. '/voice-assistant': index.html there, every file under it. */
   route: string;
-  /** Its folder under the project root, e.g. 'web/ai-assistant'. */
+  /** Its folder under the project root, e.g. 'web/voice-assistant'. */
   directory: string;
   /** The folder's files, by name, with their content types. */
   files: Record<string, string>;
