@@ -8,6 +8,7 @@ import { registerHealthRoute } from '../transports/health-route.js';
 import { registerReadyRoute } from '../transports/ready-route.js';
 import { registerMetricsRoute } from '../transports/metrics-route.js';
 import { voiceAssistantPage } from '../transports/voice/voice-assistant-page.js';
+import { webAppPage } from '../transports/web-app/web-app-page.js';
 import { chatSessionsRoutes } from '../transports/chat-sessions/chat-sessions-routes.js';
 import { aiModuleRoutes } from '../transports/ai-module-rest/ai-module-routes.js';
 import { openAIRoutes } from '../transports/openai/openai-routes.js';
@@ -77,6 +78,7 @@ export async function buildServer(dependencies: ServerDependencies, logger: Logg
   await app.register(chatSessionsRoutes, dependencies);
   await app.register(streamV2Routes, dependencies);
   await app.register(voiceAssistantPage);
+  await app.register(webAppPage);
   return app;
 }
 

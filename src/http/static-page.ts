@@ -7,14 +7,12 @@ import type { FastifyInstance, FastifyReply } from 'fastify';
 export const javascript = 'text/javascript; charset=utf-8';
 
 export interface StaticPage {
-  /** Where it is served, e.g. '/ai-assistant': index.html there, every file under it. */
+  /** Where it is served, e.g. '/voice-assistant': index.html there, every file under it. */
   route: string;
-  /** Its folder under the project root, e.g. 'web/ai-assistant'. */
+  /** Its folder under the project root, e.g. 'web/voice-assistant'. */
   directory: string;
   /** The folder's files, by name, with their content types. */
   files: Record<string, string>;
-  /** Files from elsewhere (node_modules), by the name they are served under. */
-  extraFiles?: Record<string, { type: string; path: string }>;
   /** A Content-Security-Policy of its own, instead of helmet's default. */
   contentSecurityPolicy?: string;
 }
@@ -25,10 +23,7 @@ export interface StaticPage {
  */
 export async function registerStaticPage(app: FastifyInstance, page: StaticPage): Promise<void> {
   const directory = path.join(projectRoot(), page.directory);
-  const files = [
-    ...Object.entries(page.files).map(([name, type]) => [name, { type, path: path.join(directory, name) }] as const),
-    ...Object.entries(page.extraFiles ?? {}),
-  ];
+  const files = Object.entries(page.files).map(([name, type]) => [name, { type, path: path.join(directory, name) }] as const);
   const hidden = { schema: { hide: true } };
   for (const [name, file] of files) {
     const content = await readFile(file.path);
@@ -45,7 +40,7 @@ export async function registerStaticPage(app: FastifyInstance, page: StaticPage)
 }
 
 /** The directory holding package.json, found upwards from this module (src/, dist/ or a bench build). */
-function projectRoot(): string {
+export function projectRoot(): string {
   let directory = path.dirname(fileURLToPath(import.meta.url));
   while (!existsSync(path.join(directory, 'package.json'))) {
     const parent = path.dirname(directory);

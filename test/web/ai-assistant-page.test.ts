@@ -8,7 +8,16 @@ import { signToken, testJwtSecret } from '../support/tokens.js';
 
 const chromiumAvailable = await requireService('Chromium', checkChromium);
 
-const quickPrompt = 'Give me five video ideas for a cooking channel';
+const quickPrompt = 'Why has my subscriber count gone down?';
+/** Seed 002's "Example Prompts", word for word. */
+const seedPrompts = [
+  'Why has my subscriber count gone down?',
+  'Can you help me come up with a viral video idea?',
+  'What are the best times to post on social media?',
+  'How can I improve engagement with my audience?',
+  'What content trends should I follow in 2025?',
+  'Help me write a compelling video description',
+];
 const slowReply = 'Here are five ideas: knife skills, one-pan dinners, street food, baking basics and a pantry challenge.';
 
 const messagesOf = (page: Page, role: 'user' | 'assistant') => page.locator(`.message[data-role="${role}"] .bubble`);
@@ -27,9 +36,9 @@ const countOf = (locator: Locator) => expect.poll(() => locator.count(), { timeo
  * compile without the DOM types). Functions handed to page.evaluate are sent
  * as source, so each one reads globalThis itself.
  */
-type BrowserGlobals = { document: any; sessionStorage: { getItem(key: string): string | null } };
+type BrowserGlobals = { document: any; location: { hash: string } };
 
-describe.skipIf(!chromiumAvailable)("seed 002's web chat page at /ai-assistant, in Chromium", () => {
+describe.skipIf(!chromiumAvailable)("seed 002's behaviours in the web app at /ai-assistant, in Chromium", () => {
   let fake: FakeUpstream;
   let server: TestServer;
   let browser: OpenedChromium;
@@ -58,7 +67,7 @@ describe.skipIf(!chromiumAvailable)("seed 002's web chat page at /ai-assistant, 
   it('streams the reply to a quick prompt into the page and shows the history again after a reload', async () => {
     fake.behaviour = { ...fake.behaviour, reply: slowReply, tokenDelayMs: 25 };
     await page.goto(`${server.url}/ai-assistant`);
-    await countOf(page.locator('.quick-prompt')).toBe(4);
+    await textsOf(page.locator('.quick-prompt')).toEqual(seedPrompts);
 
     await page.getByRole('button', { name: quickPrompt }).click();
     await textsOf(messagesOf(page, 'user')).toEqual([quickPrompt]);
@@ -78,16 +87,15 @@ describe.skipIf(!chromiumAvailable)("seed 002's web chat page at /ai-assistant, 
     await page.locator('#empty-state').waitFor({ state: 'hidden' });
 
     // The conversation is the server's: stored, and shown again from there.
-    const sessionId = await page.evaluate(() =>
-      (globalThis as unknown as BrowserGlobals).sessionStorage.getItem('parley.ai-assistant.session'),
-    );
+    // The open conversation is in the address (#/c/<id>), so a reload shows it again.
+    const sessionId = (await page.evaluate(() => (globalThis as unknown as BrowserGlobals).location.hash)).replace('#/c/', '');
     const stored = (await (await fetch(`${server.url}/api/v1/chat/messages/${sessionId}`)).json()) as { messages: { content: string }[] };
     expect(stored.messages.map((message) => message.content)).toEqual([quickPrompt, slowReply]);
     await page.reload();
     await textsOf(messagesOf(page, 'user')).toEqual([quickPrompt]);
     await repliesOf(page).toEqual([slowReply]);
 
-    await page.getByRole('button', { name: 'New chat' }).click();
+    await page.getByRole('button', { name: 'New chat', exact: true }).click();
     await countOf(page.locator('.message')).toBe(0);
     await page.locator('#empty-state').waitFor({ state: 'visible' });
   });
@@ -179,20 +187,48 @@ describe.skipIf(!chromiumAvailable)("seed 002's web chat page at /ai-assistant, 
     await repliesOf(page).toEqual([expect.stringMatching(/^You said: Are you there\?( Are you there\?)?$/)]);
   });
 
-  it('asks for a sign-in token when the server requires one, and sends with it', async () => {
+  it('asks for a sign-in when the server requires one, and sends with a pasted token', async () => {
     const guarded = await startTestServer({
       env: { JWT_SECRET: testJwtSecret, ANTHROPIC_API_KEY: 'sk-ant-test', ANTHROPIC_BASE_URL: fake.anthropicBaseUrl },
     });
     try {
       await page.goto(`${guarded.url}/ai-assistant`);
-      await page.getByRole('button', { name: quickPrompt }).click();
-      await expect.poll(() => page.getByRole('alert').textContent()).toContain('sign-in token');
-      expect(await page.locator('#token-settings').getAttribute('open')).toBe('');
+      await page.getByRole('form', { name: 'Sign in' }).waitFor();
+      await countOf(page.locator('.quick-prompt')).toBe(0);
 
+      await page.locator('#token-settings summary').click();
       await page.getByLabel('Bearer token (JWT) for servers that require one').fill(await signToken('creator'));
       await page.getByRole('button', { name: 'Save' }).click();
-      await page.getByRole('button', { name: 'Retry' }).click();
+      await page.getByRole('button', { name: quickPrompt }).click();
       await repliesOf(page).toEqual([`You said: ${quickPrompt}`]);
+    } finally {
+      await guarded.close();
+    }
+  });
+
+  it('signs up and signs in with the built-in accounts, and says so when the password is wrong', async () => {
+    const guarded = await startTestServer({
+      env: { JWT_SECRET: testJwtSecret, ANTHROPIC_API_KEY: 'sk-ant-test', ANTHROPIC_BASE_URL: fake.anthropicBaseUrl },
+    });
+    try {
+      await page.goto(`${guarded.url}/`);
+      await page.getByRole('button', { name: 'No account yet? Sign up' }).click();
+      await page.getByLabel('Email').fill('ada@example.com');
+      await page.getByLabel('Password').fill('correct horse battery');
+      await page.getByRole('button', { name: 'Sign up', exact: true }).click();
+      await page.getByRole('button', { name: quickPrompt }).click();
+      await repliesOf(page).toEqual([`You said: ${quickPrompt}`]);
+
+      // Signed out (the token forgotten), a wrong password is refused with the server's words, the right one signs in.
+      await page.evaluate(() => (globalThis as unknown as { localStorage: { clear(): void } }).localStorage.clear());
+      await page.reload();
+      await page.getByLabel('Email').fill('ada@example.com');
+      await page.getByLabel('Password').fill('wrong password!');
+      await page.getByRole('button', { name: 'Sign in', exact: true }).click();
+      await expect.poll(() => page.getByRole('alert').textContent()).toContain('Wrong email or password');
+      await page.getByLabel('Password').fill('correct horse battery');
+      await page.getByRole('button', { name: 'Sign in', exact: true }).click();
+      await page.locator('#sidebar .session').first().waitFor();
     } finally {
       await guarded.close();
     }
