@@ -343,8 +343,8 @@ export interface ChatStore {
   /** The account with this (lowercase) email and its password hash, or undefined. */
   findAccount(email: string): Promise<(Account & { passwordHash: string }) | undefined>;
   countAccounts(): Promise<number>;
-  /** Bills prompt tokens spent outside a turn (embeddings) to the user's lifetime and today's usage, creating the user if new. */
-  recordUsage(userId: string, promptTokens: number): Promise<void>;
+  /** Bills tokens spent outside a turn (embeddings, automatic titles) to the user's lifetime and today's usage, creating the user if new. */
+  recordUsage(userId: string, promptTokens: number, completionTokens?: number): Promise<void>;
 
   createApiKey(userId: string, input: NewApiKey): Promise<ApiKey>;
   /** Newest first, revoked ones included. */

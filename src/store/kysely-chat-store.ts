@@ -306,9 +306,9 @@ export class KyselyChatStore implements ChatStore {
     return { conversation: toConversation(conversation), messages: rows.map(toStoredMessage) };
   }
 
-  async recordUsage(userId: string, promptTokens: number): Promise<void> {
+  async recordUsage(userId: string, promptTokens: number, completionTokens = 0): Promise<void> {
     const now = timestamp();
-    const usage = { userId, promptTokens, completionTokens: 0, now };
+    const usage = { userId, promptTokens, completionTokens, now };
     await this.database.write((writeAtomically) =>
       writeAtomically([this.writes.insertUserIfMissing(userId, now), this.writes.addUsage(usage), this.writes.addDailyUsage(usage)]),
     );

@@ -364,6 +364,10 @@ function defineReplyInProgressTests(store: () => ChatStore): void {
     await finish(store(), turn, { promptTokens: 10, completionTokens: 5 });
     await store().recordUsage(userId, 3);
     expect(await store().getTokenUsage(userId)).toEqual({ lifetimeTokens: 25, todayTokens: 25 });
+    // A model call outside a turn (an automatic title) bills its completion tokens as such.
+    await store().recordUsage(userId, 4, 2);
+    expect(await store().getTokenUsage(userId)).toEqual({ lifetimeTokens: 31, todayTokens: 31 });
+    expect(await store().getUsage(userId)).toMatchObject({ promptTokens: 24, completionTokens: 7, totalTokens: 31 });
   });
 
   it('lists a reply in progress with its checkpointed text, counted once in the total, and then as it ended', async () => {
