@@ -99,7 +99,7 @@ export interface PreparedContext {
   /** Prompt tokens as the tokenizer counts them, used when the provider reports none. */
   estimatePromptTokens: () => number;
   /** Set when stored history did not fit the context window whole: its budget, for a summary of what was left out. */
-  trimmed?: { budget: number; fixedTokens: number };
+  trimmed?: { budget: number; fixedTokens: number; window: number };
 }
 
 /** An upstream request sent before the user message was stored (see openBeforeStoring). */
@@ -386,7 +386,7 @@ export class ChatEngine {
     const messages: ChatMessage[] = kept.map(toChatMessage);
     messages.push(userMessage);
     const context: PreparedContext = { system, messages, estimatePromptTokens: () => fixedTokens + tokens };
-    if (kept.length < begun.history.length) context.trimmed = { budget, fixedTokens };
+    if (kept.length < begun.history.length) context.trimmed = { budget, fixedTokens, window };
     return context;
   }
 
@@ -403,6 +403,7 @@ export class ChatEngine {
       conversationId: begun.conversation.id,
       history: begun.history,
       budget: trimmed.budget,
+      window: trimmed.window,
       resolved,
       signal,
     });

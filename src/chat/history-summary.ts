@@ -23,8 +23,10 @@ export interface SummaryRequest {
   conversationId: string;
   /** The history beginTurn read, oldest first, which does not fit `budget` whole. */
   history: StoredMessage[];
-  /** Tokens the history may take in the request. */
+  /** Tokens the history may take in the turn's request. */
   budget: number;
+  /** The model's context window: the summary request must fit it too. */
+  window: number;
   /** The turn's model: it writes the summary too. */
   resolved: ResolvedModel;
   signal: AbortSignal;
@@ -100,8 +102,8 @@ export class HistorySummaries {
     limit: number,
   ): Promise<string> {
     if (request.resolved.provider === 'demo') return demoSummary(previous, messages, limit);
-    // The request itself must fit the window too: the oldest left-out messages go first if it would not.
-    const room = request.budget - limit - (previous === undefined ? 0 : previous.tokens);
+    // The request itself must fit the window: the oldest left-out messages go first if it would not.
+    const room = request.window - summaryPromptTokens - limit - (previous === undefined ? 0 : previous.tokens);
     const quoted = fitToBudget(messages, room).kept;
     if (quoted.length === 0) throw new Error('the messages to summarize do not fit the model');
     const lines = quoted.map((message) => `${speaker(message)}: ${message.content}`);
@@ -123,6 +125,9 @@ export class HistorySummaries {
 export function summaryMessage(summary: ConversationSummary): ChatMessage {
   return { role: 'system', content: `${summaryPrefix}${summary.content}` };
 }
+
+/** The prompt, its message and the request's own message around the quoted ones. */
+const summaryPromptTokens = countTokens(summaryPrompt) + 3 * messageOverheadTokens + 10;
 
 const noteOverheadTokens = countTokens(summaryPrefix) + messageOverheadTokens;
 
