@@ -173,6 +173,14 @@ describe('automatic titles and renaming of chat sessions', () => {
     expect(ids.indexOf(newer.id)).toBeLessThan(ids.indexOf(older.id));
   });
 
+  it('documents PATCH and the summary field in the OpenAPI document', async () => {
+    const document = (await (await fetch(`${server.url}/openapi.json`)).json()) as { paths: Record<string, Record<string, unknown>> };
+    const patch = JSON.stringify(document.paths['/api/v1/chat/sessions/{session_id}']?.patch);
+    expect(patch).toContain('"title"');
+    expect(patch).toContain('"maxLength":200');
+    expect(JSON.stringify(document.paths['/api/v1/chat/messages/{session_id}']?.get)).toContain('covers_through_message_id');
+  });
+
   it("refuses a bad title with a 400 naming title, and another user's or an unknown session with a 404", async () => {
     const session = await api.createSession();
     for (const body of [{}, { title: '' }, { title: '   ' }, { title: 'x'.repeat(201) }, { title: 42 }]) {
