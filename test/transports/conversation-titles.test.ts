@@ -250,3 +250,33 @@ describe('automatic titles from the demo model and with AUTO_TITLES=false', () =
     expect(await api.title(session.id)).toBe('New Chat');
   });
 });
+
+describe('automatic titles at shutdown', () => {
+  it('a title still being written is aborted by a graceful shutdown, which does not wait for it', async () => {
+    const fake = await FakeUpstream.start();
+    const server = await startTestServer({
+      env: { JWT_SECRET: testJwtSecret, ANTHROPIC_API_KEY: 'sk-ant-test', ANTHROPIC_BASE_URL: fake.anthropicBaseUrl },
+    });
+    try {
+      const token = `Bearer ${await signToken('frank')}`;
+      const api = client(
+        () => server,
+        () => token,
+      );
+      // The turn's reply is one word; the title's would stream for ten seconds.
+      fake.behaviour.reply = (body: any) =>
+        typeof body.system === 'string' && body.system.startsWith('You name conversations') ? 'word '.repeat(500) : 'ok';
+      fake.behaviour.tokenDelayMs = 20;
+      const session = await api.createSession();
+      await api.send(session.id, 'Hello');
+      await expect.poll(() => fake.requests.filter(isTitleRequest).length).toBe(1);
+      const started = performance.now();
+      await server.close();
+      expect(performance.now() - started).toBeLessThan(3_000);
+      await fake.waitForAborts(1);
+      expect(fake.requests.find(isTitleRequest)?.aborted).toBe(true);
+    } finally {
+      await fake.close();
+    }
+  });
+});
