@@ -4,7 +4,9 @@ import type { Server as SocketServer } from 'socket.io';
 import { Authenticator } from '../auth/authenticator.js';
 import type { Config } from '../config/config.js';
 import { Turns } from '../chat/turns.js';
+import { BackgroundTasks } from '../chat/background-tasks.js';
 import { ChatEngine } from '../chat/chat-engine.js';
+import { ConversationTitles } from '../chat/conversation-titles.js';
 import { AppError } from '../core/errors.js';
 import { TurnGuard } from '../chat/turn-guard.js';
 import { LocalBudgetLedger } from '../limits/budget-ledger.js';
@@ -110,6 +112,8 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
   const metrics = new Metrics();
   // The OpenTelemetry SDK is loaded only when a collector is configured.
   const tracing = config.tracing === undefined ? undefined : new (await import('../operations/tracing.js')).Tracing(config.tracing);
+  const backgroundTasks = new BackgroundTasks(logger);
+  const titles = config.autoTitles ? new ConversationTitles({ store, providers, tasks: backgroundTasks, logger }) : undefined;
   const engine = new ChatEngine({
     store,
     providers,
@@ -119,6 +123,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     logger,
     observer: metrics,
     tracer: tracing,
+    ...(titles === undefined ? {} : { afterTurn: (turn) => titles.afterTurn(turn) }),
   });
   const turns = new Turns(
     engine,
@@ -173,6 +178,8 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     async close() {
       readiness.markDraining();
       await drainConnections({ server, io, engine, graceMs: config.shutdownGraceMs, logger });
+      // Titles of the last replies get a moment to land; the rest are aborted before the store closes.
+      await backgroundTasks.close(interruptionMs);
       // Running jobs end (a cancelled completion stores its partial reply) before the store closes.
       await aiJobs.close();
       await engine.saveUnsavedEndings();

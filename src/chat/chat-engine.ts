@@ -7,6 +7,7 @@ import { countTokens, messageOverheadTokens } from '../core/token-counter.js';
 import { ActiveTurns } from './active-turns.js';
 import { startReplyCheckpoints, type ReplyCheckpoints } from './reply-checkpoints.js';
 import { UnsavedEndings } from './unsaved-endings.js';
+import { HistorySummaries, summaryMessage } from './history-summary.js';
 import type { TurnClient, TurnGuard } from './turn-guard.js';
 import type { TurnObserver, TurnOutcome } from './turn-observer.js';
 import type { ProviderRequestTrace, TurnTrace, TurnTracer } from './turn-tracer.js';
@@ -21,7 +22,15 @@ import type {
   ToolOptions,
 } from '../providers/chat-provider.js';
 import type { OpenedReply, ProviderRegistry, ResolvedModel } from '../providers/provider-registry.js';
-import type { BeginTurnResult, ChatStore, ConversationTarget, FinishTurnInput, MessageStatus, StoredMessage } from '../store/chat-store.js';
+import type {
+  BeginTurnResult,
+  ChatStore,
+  Conversation,
+  ConversationTarget,
+  FinishTurnInput,
+  MessageStatus,
+  StoredMessage,
+} from '../store/chat-store.js';
 
 export interface TurnOptions {
   model: string;
@@ -71,6 +80,25 @@ export interface ChatEngineDependencies {
   observer?: TurnObserver | undefined;
   /** Traces each turn (OpenTelemetry); absent when tracing is off. */
   tracer?: TurnTracer | undefined;
+  /**
+   * Called once a turn whose reply was stored complete has sent its last
+   * event, for work that follows a reply off the turn's path (automatic
+   * titles); it must not throw or block.
+   */
+  afterTurn?: (turn: CompletedTurn) => void;
+}
+
+/** A turn whose reply was stored complete, as afterTurn is told of it. */
+export interface CompletedTurn {
+  identity: Identity;
+  /** As beginTurn read it, at the turn's start. */
+  conversation: Conversation;
+  /** The history beginTurn read, before the user message. */
+  history: StoredMessage[];
+  userMessage: StoredMessage;
+  reply: StoredMessage;
+  /** The model the turn asked for. */
+  model: string;
 }
 
 export interface PreparedContext {
@@ -78,6 +106,8 @@ export interface PreparedContext {
   messages: ChatMessage[];
   /** Prompt tokens as the tokenizer counts them, used when the provider reports none. */
   estimatePromptTokens: () => number;
+  /** Set when stored history did not fit the context window whole: its budget, for a summary of what was left out. */
+  trimmed?: { budget: number; fixedTokens: number; window: number };
 }
 
 /** An upstream request sent before the user message was stored (see openBeforeStoring). */
@@ -114,9 +144,11 @@ export class ChatEngine {
   private readonly systemPromptTokens = new Map<string, number>();
   private readonly activeTurns = new ActiveTurns();
   private readonly unsavedEndings: UnsavedEndings;
+  private readonly historySummaries: HistorySummaries;
 
   constructor(private readonly dependencies: ChatEngineDependencies) {
     this.unsavedEndings = new UnsavedEndings(dependencies.store, dependencies.logger);
+    this.historySummaries = new HistorySummaries(dependencies);
   }
 
   async *runTurn(request: TurnRequest): AsyncGenerator<ChatEvent, void, undefined> {
@@ -172,7 +204,8 @@ export class ChatEngine {
         replyId: begun.replyId,
       };
 
-      const context = earlyUpstream?.context ?? this.prepareContext(request, begun, resolved.model);
+      let context = earlyUpstream?.context ?? this.prepareContext(request, begun, resolved.model);
+      if (context.trimmed !== undefined) context = await this.summarizeLeftOut(request, begun, resolved, context.trimmed, signal);
       const reply: ReplyProgress = {
         messageId: begun.replyId,
         answeredBy: undefined,
@@ -213,7 +246,10 @@ export class ChatEngine {
         if (reply.firstTokenAt !== undefined) providerTrace.firstToken(reply.firstTokenAt);
         providerTrace.end(reply.failure);
       }
-      yield* await this.endTurn(request, signal, begun, resolved, context, reply, startedAt, trace);
+      const closing = await this.endTurn(request, signal, begun, resolved, context, reply, startedAt, trace);
+      yield* closing;
+      const finished = closing.at(-1);
+      if (finished?.type === 'turn-finish') this.dependencies.afterTurn?.({ ...completedTurn(request, begun), reply: finished.message });
     } finally {
       checkpoints?.stop();
       earlyUpstream?.done();
@@ -405,7 +441,32 @@ export class ChatEngine {
     const { kept, tokens } = fitToBudget(begun.history, budget);
     const messages: ChatMessage[] = kept.map(toChatMessage);
     messages.push(userMessage);
-    return { system, messages, estimatePromptTokens: () => fixedTokens + tokens };
+    const context: PreparedContext = { system, messages, estimatePromptTokens: () => fixedTokens + tokens };
+    if (kept.length < begun.history.length) context.trimmed = { budget, fixedTokens, window };
+    return context;
+  }
+
+  /** The context of a turn whose history did not fit: a summary of what was left out (history-summary.ts) and the newest messages. */
+  private async summarizeLeftOut(
+    request: TurnRequest,
+    begun: BeginTurnResult,
+    resolved: ResolvedModel,
+    trimmed: NonNullable<PreparedContext['trimmed']>,
+    signal: AbortSignal,
+  ): Promise<PreparedContext> {
+    const fitted = await this.historySummaries.fit({
+      userId: request.identity.userId,
+      conversationId: begun.conversation.id,
+      history: begun.history,
+      budget: trimmed.budget,
+      window: trimmed.window,
+      resolved,
+      signal,
+    });
+    const messages = fitted.summary === undefined ? [] : [summaryMessage(fitted.summary)];
+    messages.push(...fitted.kept.map(toChatMessage), newMessage(request));
+    const system = begun.conversation.systemPrompt ?? request.options.systemPrompt;
+    return { system, messages, estimatePromptTokens: () => trimmed.fixedTokens + fitted.tokens };
   }
 
   /** System prompts repeat on every turn; count each distinct one once. */
@@ -465,6 +526,11 @@ function countMessages(system: string | undefined, messages: ChatMessage[]): num
   let tokens = system === undefined ? 0 : countTokens(system) + messageOverheadTokens;
   for (const message of messages) tokens += countTokens(message.content) + messageOverheadTokens;
   return tokens;
+}
+
+function completedTurn(request: TurnRequest, begun: BeginTurnResult): Omit<CompletedTurn, 'reply'> {
+  const { conversation, history, userMessage } = begun;
+  return { identity: request.identity, conversation, history, userMessage, model: request.options.model };
 }
 
 /** The turn's new message as the provider is sent it. */

@@ -89,6 +89,10 @@ const environmentSchema = z.object({
   OPENAI_API_HISTORY_LIMIT: optionalNumber(z.number().int().min(0).max(1000)),
 
   DEFAULT_CONTEXT_WINDOW: optionalNumber(z.number().int().min(256)),
+  AUTO_TITLES: z
+    .enum(['true', 'false', '1', '0', 'yes', 'no', ''])
+    .optional()
+    .transform((value) => value === undefined || value === '' || value === 'true' || value === '1' || value === 'yes'),
   GUEST_RETENTION_DAYS: optionalNumber(z.number().int().min(0).max(36_500)),
   BODY_LIMIT_BYTES: optionalNumber(z.number().int().min(1024)),
   SHUTDOWN_GRACE_MS: optionalNumber(z.number().int().min(0).max(600_000)),
@@ -159,6 +163,8 @@ export interface Config {
   redisUrl: string | undefined;
   jobs: { concurrency: number; queuePrefix: string };
   defaultContextWindow: number;
+  /** Chat sessions still called "New Chat" are named by the model after their first reply (src/chat/conversation-titles.ts). */
+  autoTitles: boolean;
   /** Guests' conversations idle this long are deleted; 0 keeps them. */
   guestRetentionDays: number;
   providers: {
@@ -234,6 +240,7 @@ export function loadConfig(environment: NodeJS.ProcessEnv = process.env): Config
     redisUrl: env.REDIS_URL,
     jobs: { concurrency: env.JOB_CONCURRENCY ?? 4, queuePrefix: env.JOB_QUEUE_PREFIX ?? 'parley' },
     defaultContextWindow: env.DEFAULT_CONTEXT_WINDOW ?? 8192,
+    autoTitles: env.AUTO_TITLES,
     guestRetentionDays: env.GUEST_RETENTION_DAYS ?? 30,
     providers: {
       openai: openAIProvider(env),

@@ -226,6 +226,22 @@ export interface ImportedMessage {
   toolCallId?: string;
 }
 
+/**
+ * What a model wrote of a conversation's oldest messages, sent in their
+ * place once they no longer fit the context window (src/chat/history-summary.ts).
+ */
+export interface ConversationSummary {
+  conversationId: string;
+  /** The newest message it covers: it stands for this one and every earlier message. */
+  coversThroughMessageId: string;
+  content: string;
+  /** Token count of `content`. */
+  tokens: number;
+  createdAt: string;
+}
+
+export type NewConversationSummary = Omit<ConversationSummary, 'createdAt'>;
+
 /** A built-in account: an email and a password (stored as its scrypt hash only), for a user id every surface knows. */
 export interface Account {
   userId: string;
@@ -274,6 +290,17 @@ export interface ChatStore {
   getConversation(userId: string, conversationId: string): Promise<Conversation | undefined>;
   /** Most recently updated first. */
   listConversations(userId: string, surface: Surface, page: Page): Promise<PageResult<Conversation>>;
+  /**
+   * Sets the title; undefined unless the conversation is the user's and,
+   * with `onlyIfTitle`, its title is still that one (an automatic title
+   * never overwrites a rename). Leaves updated_at alone: renaming is not activity.
+   */
+  renameConversation(
+    userId: string,
+    conversationId: string,
+    title: string,
+    options?: { onlyIfTitle?: string },
+  ): Promise<Conversation | undefined>;
   /** false when there was nothing of the user's to delete. Deletes its messages too. */
   deleteConversation(userId: string, conversationId: string): Promise<boolean>;
   /**
@@ -287,6 +314,10 @@ export interface ChatStore {
   clearMessages(userId: string, conversationId: string): Promise<boolean>;
   /** Oldest first, a reply still being generated included (status in_progress, its text as last checkpointed). */
   listMessages(userId: string, conversationId: string, page: Page): Promise<PageResult<StoredMessage>>;
+  /** Stores the conversation's summary, replacing its earlier ones; not_found unless the conversation (and the message) is the user's. */
+  saveSummary(userId: string, summary: NewConversationSummary): Promise<ConversationSummary>;
+  /** The conversation's summary, if it has one and is the user's. */
+  latestSummary(userId: string, conversationId: string): Promise<ConversationSummary | undefined>;
   getUsage(userId: string): Promise<UsageTotals>;
   /** Lifetime and today's tokens; finishTurn adds to both in its atomic write. */
   getTokenUsage(userId: string): Promise<TokenUsage>;
@@ -312,8 +343,8 @@ export interface ChatStore {
   /** The account with this (lowercase) email and its password hash, or undefined. */
   findAccount(email: string): Promise<(Account & { passwordHash: string }) | undefined>;
   countAccounts(): Promise<number>;
-  /** Bills prompt tokens spent outside a turn (embeddings) to the user's lifetime and today's usage, creating the user if new. */
-  recordUsage(userId: string, promptTokens: number): Promise<void>;
+  /** Bills tokens spent outside a turn (embeddings, automatic titles) to the user's lifetime and today's usage, creating the user if new. */
+  recordUsage(userId: string, promptTokens: number, completionTokens?: number): Promise<void>;
 
   createApiKey(userId: string, input: NewApiKey): Promise<ApiKey>;
   /** Newest first, revoked ones included. */

@@ -95,6 +95,17 @@ export interface AccountsTable {
   created_at: string;
 }
 
+/** A summary of a conversation's oldest messages, through `covers_through_message_id` (0009). */
+export interface ConversationSummariesTable {
+  id: string;
+  conversation_id: string;
+  user_id: string;
+  covers_through_message_id: string;
+  content: string;
+  tokens: number;
+  created_at: string;
+}
+
 export interface DatabaseSchema {
   users: UsersTable;
   conversations: ConversationsTable;
@@ -103,6 +114,7 @@ export interface DatabaseSchema {
   api_keys: ApiKeysTable;
   share_links: ShareLinksTable;
   accounts: AccountsTable;
+  conversation_summaries: ConversationSummariesTable;
   instances: InstancesTable;
 }
 

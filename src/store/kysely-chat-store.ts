@@ -31,6 +31,8 @@ import type {
   ImportedConversation,
   DailyUsage,
   Account,
+  ConversationSummary,
+  NewConversationSummary,
 } from './chat-store.js';
 import { ChatWrites } from './chat-writes.js';
 import type { ChatDatabase, ConversationRow, MessageRow } from './database-schema.js';
@@ -304,9 +306,9 @@ export class KyselyChatStore implements ChatStore {
     return { conversation: toConversation(conversation), messages: rows.map(toStoredMessage) };
   }
 
-  async recordUsage(userId: string, promptTokens: number): Promise<void> {
+  async recordUsage(userId: string, promptTokens: number, completionTokens = 0): Promise<void> {
     const now = timestamp();
-    const usage = { userId, promptTokens, completionTokens: 0, now };
+    const usage = { userId, promptTokens, completionTokens, now };
     await this.database.write((writeAtomically) =>
       writeAtomically([this.writes.insertUserIfMissing(userId, now), this.writes.addUsage(usage), this.writes.addDailyUsage(usage)]),
     );
@@ -408,6 +410,19 @@ export class KyselyChatStore implements ChatStore {
     return { items: rows.map(toConversation), total: Number(count.total) };
   }
 
+  async renameConversation(
+    userId: string,
+    conversationId: string,
+    title: string,
+    options: { onlyIfTitle?: string } = {},
+  ): Promise<Conversation | undefined> {
+    let rename = this.db.updateTable('conversations').set({ title }).where('id', '=', conversationId).where('user_id', '=', userId);
+    if (options.onlyIfTitle !== undefined) rename = rename.where('title', '=', options.onlyIfTitle);
+    const [result] = await this.database.write((writeAtomically) => writeAtomically([rename.returningAll()]));
+    const row = result?.rows[0] as ConversationRow | undefined;
+    return row === undefined ? undefined : toConversation(row);
+  }
+
   async deleteConversation(userId: string, conversationId: string): Promise<boolean> {
     // Its messages go with it through the foreign key's ON DELETE CASCADE.
     const [result] = await this.database.write((writeAtomically) =>
@@ -455,6 +470,49 @@ export class KyselyChatStore implements ChatStore {
     ]);
     // message_count changes in the same atomic write as the ended messages, so it is their count; replies in progress come on top.
     return { items: rows.map(toStoredMessage), total: conversation.message_count + Number(inProgress.count) };
+  }
+
+  async saveSummary(userId: string, summary: NewConversationSummary): Promise<ConversationSummary> {
+    const row = {
+      id: uuidv7(),
+      conversation_id: summary.conversationId,
+      user_id: userId,
+      covers_through_message_id: summary.coversThroughMessageId,
+      content: summary.content,
+      tokens: summary.tokens,
+      created_at: timestamp(),
+    };
+    // One summary per conversation: the new one stands for everything the old one did.
+    const replaceEarlier = this.db
+      .deleteFrom('conversation_summaries')
+      .where('conversation_id', '=', summary.conversationId)
+      .where('user_id', '=', userId);
+    try {
+      await this.database.write((writeAtomically) =>
+        writeAtomically([replaceEarlier, this.db.insertInto('conversation_summaries').values(row)]),
+      );
+    } catch (error) {
+      throw this.database.violatedConstraint(error) === 'foreign_key' ? conversationNotFound() : error;
+    }
+    return { ...summary, createdAt: row.created_at };
+  }
+
+  async latestSummary(userId: string, conversationId: string): Promise<ConversationSummary | undefined> {
+    const row = await this.db
+      .selectFrom('conversation_summaries')
+      .select(['conversation_id', 'covers_through_message_id', 'content', 'tokens', 'created_at'])
+      .where('conversation_id', '=', conversationId)
+      .where('user_id', '=', userId)
+      .orderBy('id', 'desc')
+      .executeTakeFirst();
+    if (row === undefined) return undefined;
+    return {
+      conversationId: row.conversation_id,
+      coversThroughMessageId: row.covers_through_message_id,
+      content: row.content,
+      tokens: Number(row.tokens),
+      createdAt: row.created_at,
+    };
   }
 
   async getUsage(userId: string): Promise<UsageTotals> {

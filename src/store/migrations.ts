@@ -40,6 +40,7 @@ function migrationProvider(types: ColumnTypes): MigrationProvider {
       '0005_message_search': { up: (db) => createMessageSearch(db, types) },
       '0006_share_links': { up: (db) => createShareLinks(db, types) },
       '0007_accounts': { up: (db) => createAccounts(db, types) },
+      '0009_conversation_summaries': { up: (db) => createConversationSummaries(db, types) },
     }),
   };
 }
@@ -253,5 +254,38 @@ async function createAccounts(db: Kysely<unknown>, types: ColumnTypes): Promise<
     .addColumn('password_hash', 'text', (column) => column.notNull())
     .addColumn('role', 'text', (column) => column.notNull())
     .addColumn('created_at', types.timestamp, (column) => column.notNull())
+    .execute();
+}
+
+/**
+ * Summaries of the oldest messages of conversations too long for the
+ * model's context window (src/chat/history-summary.ts). A summary goes with
+ * its conversation and with the last message it covers (cleared messages
+ * take their summary along).
+ */
+async function createConversationSummaries(db: Kysely<unknown>, types: ColumnTypes): Promise<void> {
+  await db.schema
+    .createTable('conversation_summaries')
+    .ifNotExists()
+    .addColumn('id', 'text', (column) => column.primaryKey())
+    .addColumn('conversation_id', 'text', (column) => column.notNull())
+    .addColumn('user_id', 'text', (column) => column.notNull())
+    .addColumn('covers_through_message_id', 'text', (column) => column.notNull().references('messages.id').onDelete('cascade'))
+    .addColumn('content', 'text', (column) => column.notNull())
+    .addColumn('tokens', 'integer', (column) => column.notNull())
+    .addColumn('created_at', types.timestamp, (column) => column.notNull())
+    .addForeignKeyConstraint(
+      'conversation_summaries_conversation_fk',
+      ['conversation_id', 'user_id'],
+      'conversations',
+      ['id', 'user_id'],
+      (constraint) => constraint.onDelete('cascade'),
+    )
+    .execute();
+  await db.schema
+    .createIndex('conversation_summaries_conversation_id_id')
+    .ifNotExists()
+    .on('conversation_summaries')
+    .columns(['conversation_id', 'id'])
     .execute();
 }

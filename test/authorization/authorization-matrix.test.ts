@@ -96,6 +96,7 @@ describe('authorization matrix over the route and event tables', () => {
       'DELETE /api/v1/api-keys/:id',
       'GET /api/v1/chat/messages/:session_id',
       'DELETE /api/v1/chat/sessions/:session_id',
+      'PATCH /api/v1/chat/sessions/:session_id',
       'POST /api/v1/ai/chat',
       'POST /api/v1/ai/jobs/completions',
       'POST /api/v1/chat/messages',

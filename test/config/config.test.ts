@@ -13,6 +13,13 @@ describe('configuration', () => {
     expect(config.guestRetentionDays).toBe(30);
   });
 
+  it('names sessions automatically unless AUTO_TITLES turns it off, refusing a value that is not a flag', () => {
+    expect(loadConfig({}).autoTitles).toBe(true);
+    expect(loadConfig({ AUTO_TITLES: 'false' }).autoTitles).toBe(false);
+    expect(loadConfig({ AUTO_TITLES: '0' }).autoTitles).toBe(false);
+    expect(() => loadConfig({ AUTO_TITLES: 'sometimes' })).toThrow(/AUTO_TITLES/);
+  });
+
   it('names every bad variable in one error', () => {
     let thrown: unknown;
     try {

@@ -41,6 +41,7 @@ export function defineChatStoreContract(open: () => Promise<ContractSubject>): v
   defineSearchTests(store);
   defineShareLinkTests(store);
   defineAccountTests(store);
+  defineRenameAndSummaryTests(store);
 }
 
 /** JWT subjects are arbitrary text, not UUIDs. */
@@ -364,6 +365,10 @@ function defineReplyInProgressTests(store: () => ChatStore): void {
     await finish(store(), turn, { promptTokens: 10, completionTokens: 5 });
     await store().recordUsage(userId, 3);
     expect(await store().getTokenUsage(userId)).toEqual({ lifetimeTokens: 25, todayTokens: 25 });
+    // A model call outside a turn (an automatic title) bills its completion tokens as such.
+    await store().recordUsage(userId, 4, 2);
+    expect(await store().getTokenUsage(userId)).toEqual({ lifetimeTokens: 31, todayTokens: 31 });
+    expect(await store().getUsage(userId)).toMatchObject({ promptTokens: 24, completionTokens: 7, totalTokens: 31 });
   });
 
   it('lists a reply in progress with its checkpointed text, counted once in the total, and then as it ended', async () => {
@@ -789,5 +794,55 @@ function defineAccountTests(store: () => ChatStore): void {
     });
     const second = await store().createAccount({ email: `${randomUUID()}@example.com`, passwordHash: 'x' });
     expect(second.role).toBe('member');
+  });
+}
+
+function defineRenameAndSummaryTests(store: () => ChatStore): void {
+  it("renames a user's conversation, only from the expected title when asked, never another user's", async () => {
+    const owner = newUserId();
+    const created = await store().createConversation(owner, { surface: 'chat-sessions', title: 'New Chat' });
+    const renamed = await store().renameConversation(owner, created.id, 'Trip to Lisbon');
+    expect(renamed).toMatchObject({ id: created.id, title: 'Trip to Lisbon', updatedAt: created.updatedAt });
+    expect((await store().getConversation(owner, created.id))?.title).toBe('Trip to Lisbon');
+    // An automatic title arriving after the rename leaves the rename alone.
+    expect(await store().renameConversation(owner, created.id, 'Automatic', { onlyIfTitle: 'New Chat' })).toBeUndefined();
+    expect((await store().getConversation(owner, created.id))?.title).toBe('Trip to Lisbon');
+    expect(await store().renameConversation(owner, created.id, 'Again', { onlyIfTitle: 'Trip to Lisbon' })).toMatchObject({
+      title: 'Again',
+    });
+    expect(await store().renameConversation(newUserId(), created.id, 'Stolen')).toBeUndefined();
+    expect(await store().renameConversation(owner, uuidv7(), 'Nothing')).toBeUndefined();
+    expect((await store().getConversation(owner, created.id))?.title).toBe('Again');
+  });
+
+  it("stores a conversation's summary, the newest replacing the older, read only by its owner and gone with its messages", async () => {
+    const owner = newUserId();
+    const first = await begin(store(), owner, newTarget(), 'One');
+    await finish(store(), first);
+    const conversationId = first.conversation.id;
+    expect(await store().latestSummary(owner, conversationId)).toBeUndefined();
+    const saved = await store().saveSummary(owner, {
+      conversationId,
+      coversThroughMessageId: first.userMessage.id,
+      content: 'Said one',
+      tokens: 2,
+    });
+    expect(saved).toMatchObject({ conversationId, coversThroughMessageId: first.userMessage.id, content: 'Said one', tokens: 2 });
+    expect(await store().latestSummary(owner, conversationId)).toEqual(saved);
+
+    const newer = await store().saveSummary(owner, {
+      conversationId,
+      coversThroughMessageId: first.replyId,
+      content: 'Said one, heard hi',
+      tokens: 5,
+    });
+    expect(await store().latestSummary(owner, conversationId)).toEqual(newer);
+    expect(await store().latestSummary(newUserId(), conversationId)).toBeUndefined();
+    await expect(
+      store().saveSummary(newUserId(), { conversationId, coversThroughMessageId: first.replyId, content: 'x', tokens: 1 }),
+    ).rejects.toMatchObject({ code: 'not_found' });
+
+    await store().clearMessages(owner, conversationId);
+    expect(await store().latestSummary(owner, conversationId)).toBeUndefined();
   });
 }

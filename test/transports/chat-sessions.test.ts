@@ -56,6 +56,8 @@ describe('seed 002 chat sessions under /api/v1/chat', () => {
         ANTHROPIC_BASE_URL: fake.anthropicBaseUrl,
         DATABASE_URL: `file:${databaseFile.path}`,
         TURN_DETACH_SECONDS: '0',
+        // Upstream requests here are the turns' alone; automatic titles have conversation-titles.test.ts.
+        AUTO_TITLES: 'false',
       },
     });
     inspection = await openSqliteDatabase(databaseFile.path);
@@ -185,7 +187,7 @@ describe('seed 002 chat sessions under /api/v1/chat', () => {
     const history = await call('GET', `/chat/messages/${session.id}`);
     expect(history.status).toBe(200);
     const { messages, ...meta } = (await history.json()) as { messages: Message[]; total: number };
-    expect(meta).toEqual({ total: 2, page: 1, limit: 20, total_pages: 1 });
+    expect(meta).toEqual({ summary: null, total: 2, page: 1, limit: 20, total_pages: 1 });
     const { user_message_id: userMessageId, ...storedReply } = reply;
     expect(messages).toEqual([
       {

@@ -4,7 +4,7 @@ import type { AppError } from '../../core/errors.js';
 import type { Identity } from '../../core/identity.js';
 import { withClientOptions, type SurfaceSettings } from '../../config/surface-defaults.js';
 import type { ConversationTarget } from '../../store/chat-store.js';
-import { conversationTitle } from '../ai-namespace/conversation-title.js';
+import { conversationTitle } from '../../chat/conversation-titles.js';
 import type { ChatBody } from './ai-module-requests.js';
 import type { ChatResponse } from './ai-module-responses.js';
 import { toChatResponse } from './ai-module-mappers.js';

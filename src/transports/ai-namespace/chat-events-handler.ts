@@ -11,7 +11,7 @@ import { InFlightTurns } from '../../realtime/in-flight-turns.js';
 import type { ConversationTarget } from '../../store/chat-store.js';
 import type { AiSocket } from './ai-namespace-events.js';
 import { chatStartSchema, parsePayload, type ChatStartRequest } from './ai-namespace-payloads.js';
-import { conversationTitle } from './conversation-title.js';
+import { conversationTitle } from '../../chat/conversation-titles.js';
 
 /** What one chat:start turn has announced so far. */
 interface ChatTurnState {

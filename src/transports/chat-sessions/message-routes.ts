@@ -10,7 +10,7 @@ import type { ServerDependencies } from '../../http/server-dependencies.js';
 import { SessionReplyStream, sendReply } from './message-replies.js';
 import { messageListSchema, sendMessageBodySchema, sendMessageQuerySchema, sentMessageSchema } from './message-schemas.js';
 import { ownedConversation } from '../../http/owned-conversation.js';
-import { pageFields, toMessageResponse } from './response-mappers.js';
+import { pageFields, toMessageResponse, toSummaryResponse } from './response-mappers.js';
 import { sessionPathSchema } from './session-schemas.js';
 
 const tags = ['chat-sessions'];
@@ -114,8 +114,11 @@ export function registerMessageRoutes(
       const identity = await authenticator.requireHeader(request.headers.authorization);
       const session = await ownedConversation(store, identity.userId, request.params.session_id, 'Chat session');
       const page = { page: request.query.page, limit: request.query.limit };
-      const { items, total } = await store.listMessages(identity.userId, session.id, page);
-      return { messages: items.map(toMessageResponse), ...pageFields(page, total) };
+      const [{ items, total }, summary] = await Promise.all([
+        store.listMessages(identity.userId, session.id, page),
+        store.latestSummary(identity.userId, session.id),
+      ]);
+      return { messages: items.map(toMessageResponse), summary: toSummaryResponse(summary), ...pageFields(page, total) };
     },
   );
 }

@@ -41,8 +41,19 @@ export const sendMessageQuerySchema = z.object({
   stream: z.enum(['true', 'false']).optional(),
 });
 
+/** What stands for the session's oldest messages once they no longer fit the model's context window. */
+export const summarySchema = z.object({
+  content: z.string(),
+  /** The summary covers this message and every one before it. */
+  covers_through_message_id: z.string(),
+  created_at: z.string(),
+});
+
+export type SummaryResponse = z.infer<typeof summarySchema>;
+
 export const messageListSchema = z.object({
   messages: z.array(messageSchema),
+  summary: summarySchema.nullable(),
   total: z.number().int(),
   page: z.number().int(),
   limit: z.number().int(),

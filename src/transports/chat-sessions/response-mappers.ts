@@ -1,6 +1,6 @@
-import type { Conversation, Page, StoredMessage } from '../../store/chat-store.js';
+import type { Conversation, ConversationSummary, Page, StoredMessage } from '../../store/chat-store.js';
 import { pageMeta } from '../../http/pagination.js';
-import type { MessageResponse, SentMessageResponse } from './message-schemas.js';
+import type { MessageResponse, SentMessageResponse, SummaryResponse } from './message-schemas.js';
 import type { SessionResponse } from './session-schemas.js';
 
 /** A stored conversation as seed 002's session. */
@@ -35,6 +35,11 @@ export function toMessageResponse(message: StoredMessage): MessageResponse {
     status: message.status,
     model: message.model,
   };
+}
+
+export function toSummaryResponse(summary: ConversationSummary | undefined): SummaryResponse | null {
+  if (summary === undefined) return null;
+  return { content: summary.content, covers_through_message_id: summary.coversThroughMessageId, created_at: summary.createdAt };
 }
 
 export function toSentMessageResponse(reply: StoredMessage, userMessageId: string): SentMessageResponse {

@@ -5,12 +5,19 @@ import { notFound } from '../../core/errors.js';
 import { paginationQuerySchema } from '../../http/pagination.js';
 import type { ServerDependencies } from '../../http/server-dependencies.js';
 import { ownedConversation } from '../../http/owned-conversation.js';
+import { resourceId } from '../../http/resource-id.js';
 import { pageFields, toSessionResponse } from './response-mappers.js';
-import { createSessionBodySchema, sessionListSchema, sessionPathSchema, sessionSchema } from './session-schemas.js';
+import {
+  createSessionBodySchema,
+  renameSessionBodySchema,
+  sessionListSchema,
+  sessionPathSchema,
+  sessionSchema,
+} from './session-schemas.js';
 
 const tags = ['chat-sessions'];
 
-/** POST, GET and DELETE /api/v1/chat/sessions (seed 002). */
+/** POST, GET, PATCH and DELETE /api/v1/chat/sessions (seed 002; PATCH is Parley's). */
 export function registerSessionRoutes(app: FastifyInstance, dependencies: Pick<ServerDependencies, 'authenticator' | 'store'>): void {
   const { authenticator, store } = dependencies;
   const routes = app.withTypeProvider<ZodTypeProvider>();
@@ -46,6 +53,31 @@ export function registerSessionRoutes(app: FastifyInstance, dependencies: Pick<S
       const identity = await authenticator.requireHeader(request.headers.authorization);
       const { items, total } = await store.listConversations(identity.userId, 'chat-sessions', request.query);
       return { sessions: items.map(toSessionResponse), ...pageFields(request.query, total) };
+    },
+  );
+
+  routes.patch(
+    '/api/v1/chat/sessions/:session_id',
+    {
+      schema: {
+        summary: 'Rename a chat session',
+        description: 'Sets the title (1–200 characters); an automatic title never overwrites it. The session keeps its place in the list.',
+        tags,
+        params: sessionPathSchema,
+        body: renameSessionBodySchema,
+        response: { 200: sessionSchema },
+      },
+    },
+    async (request) => {
+      const identity = await authenticator.requireHeader(request.headers.authorization);
+      const renamed = await store.renameConversation(
+        identity.userId,
+        resourceId(request.params.session_id, 'Chat session'),
+        request.body.title,
+      );
+      // Any of the caller's conversations, as DELETE: a session is a conversation whichever API made it.
+      if (renamed === undefined) throw notFound('Chat session');
+      return toSessionResponse(renamed);
     },
   );
 

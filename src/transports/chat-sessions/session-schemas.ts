@@ -29,6 +29,15 @@ export const createSessionBodySchema = z
   // A client may send no body at all (Fastify then hands over null) and take every default.
   .nullish();
 
+/** The body of PATCH /api/v1/chat/sessions/{session_id}. */
+export const renameSessionBodySchema = z.object({
+  title: z
+    .string()
+    .min(1)
+    .max(200)
+    .refine((title) => title.trim() !== '', { error: 'title must not be blank' }),
+});
+
 export const sessionListSchema = z.object({
   sessions: z.array(sessionSchema),
   total: z.number().int(),
