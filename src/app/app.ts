@@ -113,7 +113,9 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
   // The OpenTelemetry SDK is loaded only when a collector is configured.
   const tracing = config.tracing === undefined ? undefined : new (await import('../operations/tracing.js')).Tracing(config.tracing);
   const backgroundTasks = new BackgroundTasks(logger);
-  const titles = config.autoTitles ? new ConversationTitles({ store, providers, tasks: backgroundTasks, logger }) : undefined;
+  const titles = config.autoTitles
+    ? new ConversationTitles({ store, providers, tasks: backgroundTasks, logger, observer: metrics })
+    : undefined;
   const engine = new ChatEngine({
     store,
     providers,

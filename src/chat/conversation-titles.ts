@@ -1,3 +1,4 @@
+import type { TurnObserver } from './turn-observer.js';
 import type { Logger } from '../core/logger.js';
 import type { ProviderRegistry } from '../providers/provider-registry.js';
 import type { ChatStore } from '../store/chat-store.js';
@@ -29,6 +30,8 @@ export interface ConversationTitlesDependencies {
   providers: ProviderRegistry;
   tasks: BackgroundTasks;
   logger: Logger;
+  /** Counts the title calls' tokens (metrics). */
+  observer?: TurnObserver | undefined;
 }
 
 /**
@@ -57,13 +60,11 @@ export class ConversationTitles {
     let title: string;
     if (resolved.provider === 'demo') title = conversationTitle(turn.userMessage.content);
     else {
-      const answer = await callModel(resolved, {
-        system: titlePrompt,
-        messages: [{ role: 'user', content: transcript(turn) }],
-        maxTokens: 32,
-        signal,
-      });
-      await store.recordUsage(userId, answer.promptTokens, answer.completionTokens);
+      const answer = await callModel(
+        resolved,
+        { purpose: 'title', system: titlePrompt, messages: [{ role: 'user', content: transcript(turn) }], maxTokens: 32, signal },
+        { store, observer: this.dependencies.observer, userId },
+      );
       title = cleanTitle(answer.text);
     }
     if (title === '') return;

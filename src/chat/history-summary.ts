@@ -1,3 +1,4 @@
+import type { TurnObserver } from './turn-observer.js';
 import { toAppError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import { countTokens, messageOverheadTokens } from '../core/token-counter.js';
@@ -52,7 +53,7 @@ export interface FittedHistory {
  * been without: the oldest messages dropped, a warning logged.
  */
 export class HistorySummaries {
-  constructor(private readonly dependencies: { store: ChatStore; logger: Logger }) {}
+  constructor(private readonly dependencies: { store: ChatStore; logger: Logger; observer?: TurnObserver | undefined }) {}
 
   async fit(request: SummaryRequest): Promise<FittedHistory> {
     try {
@@ -108,13 +109,11 @@ export class HistorySummaries {
     if (quoted.length === 0) throw new Error('the messages to summarize do not fit the model');
     const lines = quoted.map((message) => `${speaker(message)}: ${message.content}`);
     const content = (previous === undefined ? '' : `Summary so far:\n${previous.content}\n\n`) + `New messages:\n${lines.join('\n\n')}`;
-    const answer = await callModel(request.resolved, {
-      system: summaryPrompt,
-      messages: [{ role: 'user', content }],
-      maxTokens: limit,
-      signal: request.signal,
-    });
-    await this.dependencies.store.recordUsage(request.userId, answer.promptTokens, answer.completionTokens);
+    const answer = await callModel(
+      request.resolved,
+      { purpose: 'summary', system: summaryPrompt, messages: [{ role: 'user', content }], maxTokens: limit, signal: request.signal },
+      { store: this.dependencies.store, observer: this.dependencies.observer, userId: request.userId },
+    );
     const summary = answer.text.trim();
     if (summary === '') throw new Error('the model answered an empty summary');
     return summary;

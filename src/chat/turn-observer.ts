@@ -15,6 +15,14 @@ export interface TurnOutcome {
   failureCode: string | undefined;
 }
 
+export interface SideModelCall {
+  purpose: 'title' | 'summary';
+  provider: string;
+  model: string;
+  promptTokens: number;
+  completionTokens: number;
+}
+
 /**
  * What the engine tells whoever watches it (the Prometheus metrics), at a
  * turn's start and end only: nothing here runs per token.
@@ -24,4 +32,6 @@ export interface TurnObserver {
   turnEnded(outcome: TurnOutcome): void;
   /** A turn refused before anything was stored: rate limited, over budget, invalid, the store down. */
   turnRefused(code: string): void;
+  /** A call the server made for a user beside a turn (a title, a summary), billed to them. */
+  modelCallEnded(call: SideModelCall): void;
 }

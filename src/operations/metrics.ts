@@ -5,7 +5,7 @@
  * relay path pays nothing for it.
  */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
-import type { TurnObserver, TurnOutcome } from '../chat/turn-observer.js';
+import type { SideModelCall, TurnObserver, TurnOutcome } from '../chat/turn-observer.js';
 import type { ProviderHealth } from '../providers/provider-registry.js';
 import type { Surface } from '../store/chat-store.js';
 
@@ -72,6 +72,12 @@ export class Metrics implements TurnObserver {
     name: 'parley_tokens_total',
     help: 'Tokens billed, by provider, model and direction (input: prompt, output: completion).',
     labelNames: ['provider', 'model', 'direction'] as const,
+    registers: [this.registry],
+  });
+  private readonly modelCalls = new Counter({
+    name: 'parley_model_calls_total',
+    help: 'Calls the server made for users beside their turns, by purpose (title, summary); their tokens are in parley_tokens_total.',
+    labelNames: ['purpose'] as const,
     registers: [this.registry],
   });
   private readonly turnFailures = new Counter({
@@ -149,13 +155,22 @@ export class Metrics implements TurnObserver {
     const labels = { provider: providerLabel(outcome.provider), model: this.modelLabel(outcome.model) };
     if (outcome.timeToFirstTokenMs !== null) this.timeToFirstToken.observe(labels, outcome.timeToFirstTokenMs / 1000);
     this.turnDuration.observe(labels, outcome.durationMs / 1000);
-    if (outcome.promptTokens > 0) this.tokens.inc({ ...labels, direction: 'input' }, outcome.promptTokens);
-    if (outcome.completionTokens > 0) this.tokens.inc({ ...labels, direction: 'output' }, outcome.completionTokens);
+    this.countTokens(labels.provider, labels.model, outcome.promptTokens, outcome.completionTokens);
     if (outcome.failureCode !== undefined) this.turnFailures.inc({ provider: labels.provider, code: outcome.failureCode });
   }
 
   turnRefused(code: string): void {
     this.refusals.inc({ code });
+  }
+
+  modelCallEnded(call: SideModelCall): void {
+    this.modelCalls.inc({ purpose: call.purpose });
+    this.countTokens(providerLabel(call.provider), this.modelLabel(call.model), call.promptTokens, call.completionTokens);
+  }
+
+  private countTokens(provider: string, model: string, input: number, output: number): void {
+    if (input > 0) this.tokens.inc({ provider, model, direction: 'input' }, input);
+    if (output > 0) this.tokens.inc({ provider, model, direction: 'output' }, output);
   }
 
   private modelLabel(model: string): string {

@@ -105,6 +105,8 @@ describe('Prometheus metrics at GET /metrics', () => {
     await answered;
     const turnsRun = 7;
 
+    // The seed 002 session is named by a model call after its first reply, off the turn's path.
+    await expect.poll(async () => total(await scrape(), 'parley_model_calls_total', { purpose: 'title' }), { timeout: 5_000 }).toBe(1);
     const samples = await scrape();
     expect(total(samples, 'parley_turns_total', { status: 'complete' })).toBe(turnsRun);
     expect(total(samples, 'parley_turns_total', { surface: 'openai' })).toBe(2);
@@ -117,7 +119,7 @@ describe('Prometheus metrics at GET /metrics', () => {
     );
     expect(total(samples, 'parley_active_turns')).toBe(0);
 
-    // The tokens are the ones the store billed: the fake upstream's usage (or the tokenizer's count when it sent none).
+    // The tokens are the ones the store billed, the title call's included: the fake upstream's usage (or the tokenizer's count when it sent none).
     const usage = (await (await fetch(`${server.url}/api/v1/ai/usage`)).json()) as { totalTokens: number };
     expect(total(samples, 'parley_tokens_total', { direction: 'input' })).toBeGreaterThan(0);
     expect(total(samples, 'parley_tokens_total', { direction: 'output' })).toBeGreaterThan(0);
