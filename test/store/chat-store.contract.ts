@@ -142,6 +142,7 @@ function defineTurnTests(store: () => ChatStore): void {
       timeToFirstTokenMs: null,
       latencyMs: null,
       createdAt: expect.stringMatching(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/),
+      parentId: null,
     });
   });
 
@@ -232,6 +233,7 @@ function defineFinishTurnTests(store: () => ChatStore): void {
       timeToFirstTokenMs: 120,
       latencyMs: 480,
       createdAt: reply.createdAt,
+      parentId: turn.userMessage.id,
     };
     expect(reply).toEqual(expected);
     const stored = await store().listMessages(turn.conversation.userId, turn.conversation.id, { page: 1, limit: 10 });
