@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { ServerDependencies } from '../../http/server-dependencies.js';
 import { registerAiAssistantPage } from './ai-assistant-page.js';
+import { registerBranchRoutes } from './branch-routes.js';
 import { registerMessageRoutes } from './message-routes.js';
 import { registerSessionRoutes } from './session-routes.js';
 
@@ -11,5 +12,6 @@ import { registerSessionRoutes } from './session-routes.js';
 export async function chatSessionsRoutes(app: FastifyInstance, dependencies: ServerDependencies): Promise<void> {
   registerSessionRoutes(app, dependencies);
   registerMessageRoutes(app, dependencies);
+  registerBranchRoutes(app, dependencies);
   await registerAiAssistantPage(app);
 }
