@@ -273,4 +273,16 @@ describe('message tree of the chat-sessions API: edit, regenerate, switch branch
     expect(fake.requests).toHaveLength(0);
     expect((await history(sessionId)).total).toBe(4);
   });
+
+  it('documents the new routes and message fields in the OpenAPI document', async () => {
+    const document = (await (await fetch(`${server.url}/openapi.json`)).json()) as {
+      paths: Record<string, Record<string, { requestBody?: { required?: boolean } } | undefined>>;
+    };
+    expect(document.paths['/api/v1/chat/replies/{message_id}/regenerate']?.post?.requestBody?.required).toBe(false);
+    expect(document.paths['/api/v1/chat/sessions/{session_id}/branch']?.put?.requestBody?.required).toBe(true);
+    const sendBody = JSON.stringify(document.paths['/api/v1/chat/messages']?.post?.requestBody);
+    expect(sendBody).toContain('edit_of');
+    expect(sendBody).toContain('model');
+    expect(JSON.stringify(document.paths['/api/v1/chat/messages/{session_id}']?.get)).toContain('sibling_ids');
+  });
 });
