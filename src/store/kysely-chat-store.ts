@@ -410,6 +410,11 @@ export class KyselyChatStore implements ChatStore {
     if (link === undefined) return undefined;
     const conversation = await this.selectConversation(link.user_id, link.conversation_id);
     if (conversation === undefined) return undefined;
+    if (conversation.branched !== 0) {
+      // The branch its owner sees, as the owner left it.
+      const { items } = await this.listActiveBranch(conversation, { page: 1, limit });
+      return { conversation: toConversation(conversation), messages: items.filter((message) => message.status !== 'in_progress') };
+    }
     const rows = await this.db
       .selectFrom('messages')
       .selectAll()

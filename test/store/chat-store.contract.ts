@@ -865,6 +865,16 @@ function defineMessageTreeTests(store: () => ChatStore): void {
     expect(await store().getConversation(owner, conversationId)).toMatchObject({ messageCount: 4 });
   });
 
+  it('a share link of a branched conversation reads its active branch', async () => {
+    const userId = newUserId();
+    const { existing, conversationId, question2 } = await twoTurns(userId);
+    await finish(store(), await branchTurn(userId, existing, { kind: 'edit', of: question2.id }, 'question 2b'), { content: 'answer 2b' });
+    const token = `branch-${randomUUID()}`;
+    await store().createShareLink(userId, conversationId, token);
+    const shared = await store().readSharedConversation(token, 50);
+    expect(contents(shared!.messages)).toEqual(['question 1', 'answer 1', 'question 2b', 'answer 2b']);
+  });
+
   it('clearing a branched conversation starts it over as a chain', async () => {
     const userId = newUserId();
     const { existing, conversationId, question2 } = await twoTurns(userId);
