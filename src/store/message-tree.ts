@@ -31,17 +31,20 @@ export function branchHistoryStatement(values: {
   limit: number;
 }): RawBuilder<MessageRow> {
   const { userId, conversationId, startId, limit } = values;
-  return sql<MessageRow>`with recursive branch (id, parent_id, kept) as (
-      select id, parent_id, case when ${countsAsContext('messages')} then 1 else 0 end
+  // `branch cross join messages`: SQLite then reads from the branch outwards, each step one primary-key
+  // lookup (without it, it scanned the conversation's messages at every step, or, ordering by
+  // messages.id, the whole table). Postgres plans the join as it sees fit.
+  return sql<MessageRow>`with recursive branch (id, parent_id, depth, kept) as (
+      select id, parent_id, 0, case when ${countsAsContext('messages')} then 1 else 0 end
         from messages where id = ${startId} and conversation_id = ${conversationId} and user_id = ${userId}
       union all
-      select parent.id, parent.parent_id, branch.kept + case when ${countsAsContext('parent')} then 1 else 0 end
-        from messages parent join branch on parent.id = branch.parent_id
-        where branch.kept < ${limit} and parent.conversation_id = ${conversationId}
+      select parent.id, parent.parent_id, branch.depth + 1, branch.kept + case when ${countsAsContext('parent')} then 1 else 0 end
+        from branch cross join messages parent
+        where parent.id = branch.parent_id and branch.kept < ${limit} and parent.conversation_id = ${conversationId}
     )
-    select messages.* from messages join branch on messages.id = branch.id
-    where ${countsAsContext('messages')}
-    order by messages.id desc limit ${limit}`;
+    select messages.* from branch cross join messages
+    where messages.id = branch.id and ${countsAsContext('messages')}
+    order by branch.depth limit ${limit}`;
 }
 
 export interface TreeNode {
