@@ -3,7 +3,8 @@
  * turn (src/store/kysely-chat-store.ts and chat-writes.ts, as Kysely compiles
  * them), run on the bare drivers with nothing in between. Same grouping as
  * Parley: beginTurn reads the history and writes atomically (user row,
- * conversation count, user message, the reply `in_progress`); finishTurn
+ * user message after the active leaf, the reply `in_progress`, conversation
+ * count and leaf); finishTurn
  * writes atomically (the reply ended, conversation count, usage, daily
  * usage). test/bench/bare-turn-store.test.ts fails when src/store/ changes
  * a statement this copy does not.
@@ -33,15 +34,17 @@ const historySql =
   'select * from "messages" where "conversation_id" = ? and "user_id" = ? and "status" != ? and "content" != ? order by "id" desc limit ?';
 const insertUserSql = 'insert into "users" ("id", "created_at") values (?, ?) on conflict ("id") do nothing';
 const insertConversationSql =
-  'insert into "conversations" ("id", "user_id", "surface", "client_key", "title", "mode", "system_prompt", "tags", "message_count", "created_at", "updated_at", "last_message_at") values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) returning *';
+  'insert into "conversations" ("id", "user_id", "surface", "client_key", "title", "mode", "system_prompt", "tags", "message_count", "created_at", "updated_at", "last_message_at", "active_message_id") values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) returning *';
 const countMessageSql =
   'update "conversations" set "message_count" = "message_count" + ?, "updated_at" = ?, "last_message_at" = ? where "id" = ? and "user_id" = ? returning *';
-const insertMessageSql =
-  'insert into "messages" ("id", "conversation_id", "user_id", "role", "content", "status", "tokens", "model", "provider", "prompt_tokens", "completion_tokens", "time_to_first_token_ms", "latency_ms", "created_at", "tool_calls", "tool_call_id") values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)';
+const advanceLeafSql =
+  'update "conversations" set "message_count" = "message_count" + ?, "updated_at" = ?, "last_message_at" = ?, "active_message_id" = ? where "id" = ? and "user_id" = ? returning *';
+const insertMessageAfterLeafSql =
+  'insert into "messages" ("id", "conversation_id", "user_id", "role", "content", "status", "tokens", "model", "provider", "prompt_tokens", "completion_tokens", "time_to_first_token_ms", "latency_ms", "created_at", "tool_calls", "tool_call_id", "parent_id") values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, (select "active_message_id" from "conversations" where "id" = ? and "user_id" = ?)) returning "parent_id"';
 const insertReplyInProgressSql =
-  'insert into "messages" ("id", "conversation_id", "user_id", "model", "provider", "created_at", "instance_id", "role", "content", "status", "tokens") values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)';
+  'insert into "messages" ("id", "conversation_id", "user_id", "model", "provider", "created_at", "instance_id", "parent_id", "role", "content", "status", "tokens") values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)';
 const endReplySql =
-  'update "messages" set "content" = ?, "status" = ?, "tokens" = ?, "model" = ?, "provider" = ?, "prompt_tokens" = ?, "completion_tokens" = ?, "time_to_first_token_ms" = ?, "latency_ms" = ?, "created_at" = ?, "tool_calls" = ?, "tool_call_id" = ?, "instance_id" = ? where "id" = ? and "conversation_id" = ? and "user_id" = ? and "status" = ?';
+  'update "messages" set "content" = ?, "status" = ?, "tokens" = ?, "model" = ?, "provider" = ?, "prompt_tokens" = ?, "completion_tokens" = ?, "time_to_first_token_ms" = ?, "latency_ms" = ?, "created_at" = ?, "tool_calls" = ?, "tool_call_id" = ?, "instance_id" = ? where "id" = ? and "conversation_id" = ? and "user_id" = ? and "status" = ? returning "parent_id"';
 const addUsageSql =
   'update "users" set "prompt_tokens" = "prompt_tokens" + ?, "completion_tokens" = "completion_tokens" + ?, "total_tokens" = "total_tokens" + ?, "last_used_at" = ? where "id" = ?';
 const addDailyUsageSql =
@@ -51,7 +54,8 @@ const addDailyUsageSql =
 export const bareWriteSql = {
   insertUserIfMissing: insertUserSql,
   countMessage: countMessageSql,
-  insertMessage: insertMessageSql,
+  advanceLeaf: advanceLeafSql,
+  insertMessageAfterLeaf: insertMessageAfterLeafSql,
   insertReplyInProgress: insertReplyInProgressSql,
   endReply: endReplySql,
   addUsage: addUsageSql,
@@ -66,15 +70,15 @@ function turnStatements(userId: string, conversationId: string, content: TurnCon
   const now = new Date().toISOString();
   const tokens = content.promptTokens + content.completionTokens;
   const replyId = uuidv7();
+  const userMessageId = uuidv7();
   return {
     history: [historySql, [conversationId, userId, 'failed', '', 20]] as [string, Args],
     begin: [
       [insertUserSql, [userId, now]],
-      [countMessageSql, [1, now, now, conversationId, userId]],
       [
-        insertMessageSql,
+        insertMessageAfterLeafSql,
         [
-          uuidv7(),
+          userMessageId,
           conversationId,
           userId,
           'user',
@@ -90,12 +94,15 @@ function turnStatements(userId: string, conversationId: string, content: TurnCon
           now,
           null,
           null,
+          conversationId,
+          userId,
         ],
       ],
       [
         insertReplyInProgressSql,
-        [replyId, conversationId, userId, 'gpt-4o', 'openai', now, 'bench-instance', 'assistant', '', 'in_progress', 0],
+        [replyId, conversationId, userId, 'gpt-4o', 'openai', now, 'bench-instance', userMessageId, 'assistant', '', 'in_progress', 0],
       ],
+      [advanceLeafSql, [1, now, now, replyId, conversationId, userId]],
     ] as [string, Args][],
     finish: () => {
       const later = new Date().toISOString();
@@ -137,7 +144,7 @@ function conversationStatements(userId: string): { id: string; statements: [stri
     id,
     statements: [
       [insertUserSql, [userId, now]],
-      [insertConversationSql, [id, userId, 'ai-module', null, 'bench', null, null, '[]', 0, now, now, null]],
+      [insertConversationSql, [id, userId, 'ai-module', null, 'bench', null, null, '[]', 0, now, now, null, null]],
     ],
   };
 }

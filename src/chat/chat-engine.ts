@@ -30,6 +30,7 @@ import type {
   FinishTurnInput,
   MessageStatus,
   StoredMessage,
+  TurnBranch,
 } from '../store/chat-store.js';
 
 export interface TurnOptions {
@@ -54,6 +55,11 @@ export interface TurnRequest {
   parts?: ContentPart[];
   /** Set when the new message is a tool's result, for the call with this id: stored with role `tool`. */
   toolCallId?: string;
+  /**
+   * An edit or a regenerated reply (a new branch of an existing conversation).
+   * A regeneration's prompt ends with the stored message its reply answers.
+   */
+  branch?: TurnBranch;
   options: TurnOptions;
   /**
    * Context the client sends itself (the OpenAI-compatible API is stateless):
@@ -184,6 +190,7 @@ export class ChatEngine {
           ...(request.toolCallId === undefined ? {} : { toolCallId: request.toolCallId }),
           historyLimit: request.suppliedContext === undefined ? request.options.historyLimit : 0,
           reply: { model: resolved.model, provider: resolved.provider },
+          ...(request.branch === undefined ? {} : { branch: request.branch }),
         });
       } catch (error) {
         earlyUpstream?.cancel();
@@ -202,6 +209,7 @@ export class ChatEngine {
         conversationCreated: begun.created,
         userMessage: begun.userMessage,
         replyId: begun.replyId,
+        replySiblingIds: begun.replySiblingIds,
       };
 
       let context = earlyUpstream?.context ?? this.prepareContext(request, begun, resolved.model);
@@ -429,7 +437,7 @@ export class ChatEngine {
 
   private prepareContext(request: TurnRequest, begun: BeginTurnResult, model: string): PreparedContext {
     const system = begun.conversation.systemPrompt ?? request.options.systemPrompt;
-    const userMessage = newMessage(request);
+    const userMessage = request.branch?.kind === 'regenerate' ? toChatMessage(begun.userMessage) : newMessage(request);
     if (request.suppliedContext !== undefined) {
       const messages = [...request.suppliedContext, userMessage];
       return { system, messages, estimatePromptTokens: () => countMessages(system, messages) };

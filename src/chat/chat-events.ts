@@ -14,8 +14,19 @@ import type { FinishReason, ProviderStreamPart } from '../providers/chat-provide
  * safe to commit to a streaming response.
  */
 export type ChatEvent =
-  /** `replyId` is the reply's message id, stored in progress from here on: the turn's id for resuming it. */
-  | { type: 'turn-start'; conversation: Conversation; conversationCreated: boolean; userMessage: StoredMessage; replyId: string }
+  /**
+   * `replyId` is the reply's message id, stored in progress from here on: the
+   * turn's id for resuming it. `replySiblingIds`: the reply's versions, itself
+   * last (more than one when it is a regenerated reply).
+   */
+  | {
+      type: 'turn-start';
+      conversation: Conversation;
+      conversationCreated: boolean;
+      userMessage: StoredMessage;
+      replyId: string;
+      replySiblingIds: string[];
+    }
   | { type: 'message-start'; messageId: string; model: string; provider: string }
   | { type: 'text-delta'; text: string }
   | Extract<ProviderStreamPart, { type: 'tool-call' | 'tool-arguments' | 'logprobs' }>

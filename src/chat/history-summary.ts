@@ -74,7 +74,10 @@ export class HistorySummaries {
   private async fitWithSummary(request: SummaryRequest): Promise<FittedHistory> {
     const { store } = this.dependencies;
     const { history, budget } = request;
-    const stored = await store.latestSummary(request.userId, request.conversationId);
+    const latest = await store.latestSummary(request.userId, request.conversationId);
+    // Only a summary ending on this history describes it: one made on another branch (an edit or a
+    // regenerated reply since), or ending before what was read, is not built on.
+    const stored = latest !== undefined && history.some((message) => message.id === latest.coversThroughMessageId) ? latest : undefined;
     const after = (summary: ConversationSummary | undefined) =>
       summary === undefined ? history : history.filter((message) => message.id > summary.coversThroughMessageId);
     if (stored !== undefined) {

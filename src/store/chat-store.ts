@@ -61,6 +61,14 @@ export interface StoredMessage {
   toolCalls?: ToolCall[];
   /** A `tool` message: the id of the call whose result it holds. */
   toolCallId?: string;
+  /** The message it answers or follows, null for the first; set on messages read back from the store. */
+  parentId?: string | null;
+  /**
+   * Its versions: the ids of the messages with its parent and role, oldest
+   * first, itself included. Set by listMessages on a conversation that has
+   * branched (absent: it is the only one).
+   */
+  siblingIds?: string[];
 }
 
 export interface NewConversation {
@@ -81,6 +89,20 @@ export type ConversationTarget =
   /** A new conversation. */
   | { kind: 'new'; create: NewConversation };
 
+/**
+ * Where a turn goes in the conversation's message tree, when not after its
+ * active leaf. Either way its reply becomes the active leaf.
+ */
+export type TurnBranch =
+  /** The new user message is a new version of this user message: same parent, its reply after it. */
+  | { kind: 'edit'; of: string }
+  /**
+   * No new user message: a new version of this reply, answering the same
+   * message (BeginTurnResult.userMessage is that stored message; `content`
+   * and `tokens` are not used).
+   */
+  | { kind: 'regenerate'; of: string };
+
 export interface BeginTurnInput {
   userId: string;
   target: ConversationTarget;
@@ -94,6 +116,8 @@ export interface BeginTurnInput {
   historyLimit: number;
   /** The reply, stored `in_progress` in the same write so that it exists from the turn's start. */
   reply: { model: string; provider: string };
+  /** Absent: after the active leaf. Only on an existing conversation; not_found (field `branch.of`) unless `of` is its message of the right role. */
+  branch?: TurnBranch;
 }
 
 export interface BeginTurnResult {
@@ -104,6 +128,8 @@ export interface BeginTurnResult {
   history: StoredMessage[];
   /** The id of the reply stored `in_progress`, which finishTurn ends. */
   replyId: string;
+  /** The reply's versions (see StoredMessage.siblingIds), itself last. */
+  replySiblingIds: string[];
 }
 
 export interface FinishTurnInput {
@@ -312,12 +338,24 @@ export interface ChatStore {
   forgetIdleGuests(cutoff: Date): Promise<number>;
   /** Deletes every message of the conversation, keeping the conversation itself. */
   clearMessages(userId: string, conversationId: string): Promise<boolean>;
-  /** Oldest first, a reply still being generated included (status in_progress, its text as last checkpointed). */
+  /**
+   * The active branch (root to active leaf), oldest first, a reply still
+   * being generated included (status in_progress, its text as last
+   * checkpointed); `total` counts the branch.
+   */
   listMessages(userId: string, conversationId: string, page: Page): Promise<PageResult<StoredMessage>>;
   /** Stores the conversation's summary, replacing its earlier ones; not_found unless the conversation (and the message) is the user's. */
   saveSummary(userId: string, summary: NewConversationSummary): Promise<ConversationSummary>;
   /** The conversation's summary, if it has one and is the user's. */
   latestSummary(userId: string, conversationId: string): Promise<ConversationSummary | undefined>;
+  /** undefined unless the message exists and is the user's. */
+  getMessage(userId: string, messageId: string): Promise<StoredMessage | undefined>;
+  /**
+   * Makes the branch through this message active: below it, the newest child
+   * at each step, down to a leaf. not_found unless it is a message of the
+   * user's conversation.
+   */
+  activateBranch(userId: string, conversationId: string, messageId: string): Promise<void>;
   getUsage(userId: string): Promise<UsageTotals>;
   /** Lifetime and today's tokens; finishTurn adds to both in its atomic write. */
   getTokenUsage(userId: string): Promise<TokenUsage>;

@@ -25,6 +25,8 @@ export interface ReplyInProgress {
   provider: string;
   createdAt: string;
   instanceId: string;
+  /** The message it answers. */
+  parentId: string;
 }
 
 /** Guests' user ids (src/core/identity.ts anonymousIdentity). */
@@ -57,6 +59,30 @@ export class ChatWrites {
     return this.insertMessageRow(toMessageRow(message));
   }
 
+  private readonly insertAfterLeafRow = statementTemplate((row: Omit<ReturnType<typeof toMessageRow>, 'parent_id'>) =>
+    this.db
+      .insertInto('messages')
+      .values({
+        ...row,
+        parent_id: this.db
+          .selectFrom('conversations')
+          .select('active_message_id')
+          .where('id', '=', row.conversation_id)
+          .where('user_id', '=', row.user_id),
+      })
+      .returning('parent_id'),
+  );
+
+  /**
+   * A turn's user message after its conversation's active leaf, read by the
+   * insert itself (no round trip of its own); returns its parent_id. Must
+   * run before advanceLeaf moves the leaf.
+   */
+  insertMessageAfterLeaf(message: StoredMessage): Compilable {
+    const { parent_id: _parent, ...row } = toMessageRow(message);
+    return this.insertAfterLeafRow(row);
+  }
+
   private readonly insertReplyRow = statementTemplate(
     (row: {
       id: string;
@@ -66,6 +92,7 @@ export class ChatWrites {
       provider: string;
       created_at: string;
       instance_id: string;
+      parent_id: string;
     }) => this.db.insertInto('messages').values({ ...row, role: 'assistant', content: '', status: 'in_progress', tokens: 0 }),
   );
 
@@ -79,10 +106,11 @@ export class ChatWrites {
       provider: reply.provider,
       created_at: reply.createdAt,
       instance_id: reply.instanceId,
+      parent_id: reply.parentId,
     });
   }
 
-  private readonly endReplyStatement = statementTemplate((row: Omit<ReturnType<typeof toMessageRow>, 'role'>) => {
+  private readonly endReplyStatement = statementTemplate((row: Omit<ReturnType<typeof toMessageRow>, 'role' | 'parent_id'>) => {
     // created_at too: a reply dates from when it ended, as the conversation's last message does.
     const { id, conversation_id, user_id, ...ended } = row;
     return this.db
@@ -91,12 +119,16 @@ export class ChatWrites {
       .where('id', '=', id)
       .where('conversation_id', '=', conversation_id)
       .where('user_id', '=', user_id)
-      .where('status', '=', 'in_progress');
+      .where('status', '=', 'in_progress')
+      .returning('parent_id');
   });
 
-  /** Ends a reply still in progress; changes no row once it has ended (guard the write on it). */
+  /**
+   * Ends a reply still in progress; changes no row once it has ended (guard
+   * the write on it). Returns its parent_id, which the reply keeps.
+   */
   endReply(message: StoredMessage): Compilable {
-    const { role: _role, ...row } = toMessageRow(message);
+    const { role: _role, parent_id: _parent, ...row } = toMessageRow(message);
     return this.endReplyStatement(row);
   }
 
@@ -147,6 +179,51 @@ export class ChatWrites {
   /** Counts one more message; returns the updated row. */
   countMessage(userId: string, conversationId: string, now: string): Compilable {
     return this.countMessageStatement({ userId, conversationId, now });
+  }
+
+  private readonly advanceLeafStatement = statementTemplate(
+    (values: { userId: string; conversationId: string; now: string; leafId: string }) =>
+      this.db
+        .updateTable('conversations')
+        .set((expression) => ({
+          message_count: expression('message_count', '+', 1),
+          updated_at: values.now,
+          last_message_at: values.now,
+          active_message_id: values.leafId,
+        }))
+        .where('id', '=', values.conversationId)
+        .where('user_id', '=', values.userId)
+        .returningAll(),
+  );
+
+  /** A turn's write to its conversation: one more message, and its reply as the active leaf; returns the updated row. */
+  advanceLeaf(userId: string, conversationId: string, now: string, leafId: string): Compilable {
+    return this.advanceLeafStatement({ userId, conversationId, now, leafId });
+  }
+
+  /** advanceLeaf for a turn that made a sibling (an edit adds a message, a regenerated reply none until it ends). */
+  advanceLeafBranching(userId: string, conversationId: string, now: string, leafId: string, addedMessages: number): Compilable {
+    return this.db
+      .updateTable('conversations')
+      .set((expression) => ({
+        message_count: expression('message_count', '+', addedMessages),
+        updated_at: now,
+        last_message_at: now,
+        active_message_id: leafId,
+        branched: 1,
+      }))
+      .where('id', '=', conversationId)
+      .where('user_id', '=', userId)
+      .returningAll();
+  }
+
+  /** Makes this message the conversation's active leaf; changes no row unless the conversation is the user's. */
+  setActiveLeaf(userId: string, conversationId: string, leafId: string): Compilable {
+    return this.db
+      .updateTable('conversations')
+      .set({ active_message_id: leafId })
+      .where('id', '=', conversationId)
+      .where('user_id', '=', userId);
   }
 
   private readonly addUsageStatement = statementTemplate(
@@ -207,7 +284,7 @@ export class ChatWrites {
   resetMessageCount(userId: string, conversationId: string, now: string): Compilable {
     return this.db
       .updateTable('conversations')
-      .set({ message_count: 0, last_message_at: null, updated_at: now })
+      .set({ message_count: 0, last_message_at: null, updated_at: now, active_message_id: null, branched: 0 })
       .where('id', '=', conversationId)
       .where('user_id', '=', userId);
   }

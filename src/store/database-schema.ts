@@ -31,6 +31,10 @@ export interface ConversationsTable {
   created_at: string;
   updated_at: string;
   last_message_at: string | null;
+  /** The leaf of the branch the conversation shows and continues (0008). */
+  active_message_id: string | null;
+  /** 1 once any message has a sibling: only then is history read by walking parent ids (0008). */
+  branched: Generated<number>;
 }
 
 export interface MessagesTable {
@@ -54,6 +58,8 @@ export interface MessagesTable {
   tool_calls: string | null;
   /** A `tool` message's call id (0004). */
   tool_call_id: string | null;
+  /** The message this one answers or follows; null for the first (0008). */
+  parent_id: string | null;
 }
 
 export interface InstancesTable {

@@ -5,7 +5,7 @@
  */
 import { sql, type QueryResult } from 'kysely';
 import { v7 as uuidv7 } from 'uuid';
-import { AppError } from '../core/errors.js';
+import { AppError, invalidRequest } from '../core/errors.js';
 import { countTokens } from '../core/token-counter.js';
 import type {
   BeginTurnInput,
@@ -37,10 +37,11 @@ import type {
 import { ChatWrites } from './chat-writes.js';
 import type { ChatDatabase, ConversationRow, MessageRow } from './database-schema.js';
 import { searchStatement } from './message-search.js';
+import { branchHistoryStatement, MessageTree } from './message-tree.js';
 import { migrateToLatest } from './migrations.js';
 import { toApiKey, toConversation, toConversationRow, toShareLink, toStoredMessage } from './row-mappers.js';
 import { statementTemplate } from './statement-template.js';
-import { NothingChanged, type StoreDatabase } from './store-database.js';
+import { NothingChanged, type AtomicWrite, type StoreDatabase } from './store-database.js';
 
 /** Where a turn goes: a conversation believed to exist, or one to create. */
 type ResolvedTarget = { kind: 'found'; conversationId: string } | { kind: 'create'; create: NewConversation };
@@ -63,7 +64,11 @@ export class KyselyChatStore implements ChatStore {
     this.writes = new ChatWrites(database.db);
   }
 
-  /** A conversation's latest messages that count as context, newest first. */
+  /**
+   * A conversation's latest messages that count as context, newest first;
+   * none once it has branched (then its history is the active branch's, see
+   * readHistory). The guard is a constant to the database, evaluated once.
+   */
   private readonly historyStatement = statementTemplate((values: { conversationId: string; userId: string; limit: number }) =>
     this.db
       .selectFrom('messages')
@@ -71,6 +76,17 @@ export class KyselyChatStore implements ChatStore {
       .where('conversation_id', '=', values.conversationId)
       // Keeps another user's messages out while the write has yet to reject the turn.
       .where('user_id', '=', values.userId)
+      .where((row) =>
+        row.not(
+          row.exists(
+            row
+              .selectFrom('conversations')
+              .select('conversations.id')
+              .where('conversations.id', '=', values.conversationId)
+              .where('conversations.branched', '=', 1),
+          ),
+        ),
+      )
       .where('status', 'in', ['complete', 'interrupted'])
       // A reply that only called tools has no text; its calls are context once whole (a cut one has nothing to answer).
       .where((row) => row.or([row('content', '!=', ''), row.and([row('tool_calls', 'is not', null), row('status', '=', 'complete')])]))
@@ -110,6 +126,12 @@ export class KyselyChatStore implements ChatStore {
   private attemptBeginTurn(input: BeginTurnInput): Promise<BeginTurnResult> {
     return this.database.write(async (writeAtomically) => {
       const target = await this.resolveTarget(input.userId, input.target);
+      if (input.branch !== undefined) {
+        if (target.kind !== 'found') throw invalidRequest('Only a turn of an existing conversation can branch', 'branch');
+        return input.branch.kind === 'edit'
+          ? this.beginEditTurn(input, target.conversationId, input.branch.of, writeAtomically)
+          : this.beginRegenerateTurn(input, target.conversationId, input.branch.of, writeAtomically);
+      }
       const found = target.kind === 'found';
       const history = found ? await this.readHistory(input.userId, target.conversationId, input.historyLimit) : [];
       const now = timestamp();
@@ -117,27 +139,93 @@ export class KyselyChatStore implements ChatStore {
       const userMessage = newUserMessage(input, conversationId, now);
       // After the user message's id, so ordering by id puts the reply after its question.
       const replyId = uuidv7();
-      const conversationWrite = found
-        ? this.writes.countMessage(input.userId, conversationId, now)
-        : this.writes.insertConversation(
-            toConversationRow({ id: conversationId, userId: input.userId, input: target.create, now, messageCount: 1 }),
-          );
-      const [, conversationResult] = await writeAtomically([
+      const reply = this.writes.insertReplyInProgress(this.replyInProgress(input, conversationId, replyId, userMessage.id, now));
+      if (!found) {
+        const row = toConversationRow({ id: conversationId, userId: input.userId, input: target.create, now, messageCount: 1 });
+        const [, inserted] = await writeAtomically([
+          this.writes.insertUserIfMissing(input.userId, now),
+          this.writes.insertConversation({ ...row, active_message_id: replyId }),
+          this.writes.insertMessage({ ...userMessage, parentId: null }),
+          reply,
+        ]);
+        const conversation = returnedConversation(inserted);
+        return {
+          conversation,
+          created: true,
+          userMessage: { ...userMessage, parentId: null },
+          history,
+          replyId,
+          replySiblingIds: [replyId],
+        };
+      }
+      // The user message reads the active leaf before advanceLeaf moves it to the reply.
+      const [, inserted, , advanced] = await writeAtomically([
         this.writes.insertUserIfMissing(input.userId, now),
-        conversationWrite,
-        this.writes.insertMessage(userMessage),
-        this.writes.insertReplyInProgress({
-          id: replyId,
-          conversationId,
-          userId: input.userId,
-          model: input.reply.model,
-          provider: input.reply.provider,
-          createdAt: now,
-          instanceId: this.instanceId,
-        }),
+        this.writes.insertMessageAfterLeaf(userMessage),
+        reply,
+        this.writes.advanceLeaf(input.userId, conversationId, now, replyId),
       ]);
-      return { conversation: returnedConversation(conversationResult), created: !found, userMessage, history, replyId };
+      const parentId = (inserted?.rows[0] as { parent_id: string | null } | undefined)?.parent_id ?? null;
+      const conversation = returnedConversation(advanced);
+      return { conversation, created: false, userMessage: { ...userMessage, parentId }, history, replyId, replySiblingIds: [replyId] };
     });
+  }
+
+  /** A new version of a user message: same parent, history the branch above it, its reply the active leaf. */
+  private async beginEditTurn(input: BeginTurnInput, conversationId: string, of: string, writeAtomically: AtomicWrite) {
+    const edited = await this.selectMessage(input.userId, of, conversationId);
+    if (edited?.role !== 'user') throw branchTargetNotFound();
+    const now = timestamp();
+    const userMessage: StoredMessage = { ...newUserMessage(input, conversationId, now), parentId: edited.parent_id };
+    const history = await this.readBranchHistory(input.userId, conversationId, edited.parent_id, input.historyLimit);
+    const replyId = uuidv7();
+    const [, , , advanced] = await writeAtomically([
+      this.writes.insertUserIfMissing(input.userId, now),
+      this.writes.insertMessage(userMessage),
+      this.writes.insertReplyInProgress(this.replyInProgress(input, conversationId, replyId, userMessage.id, now)),
+      this.writes.advanceLeafBranching(input.userId, conversationId, now, replyId, 1),
+    ]);
+    const conversation = returnedConversation(advanced);
+    return { conversation, created: false, userMessage, history, replyId, replySiblingIds: [replyId] };
+  }
+
+  /** A new version of a reply, answering the same stored message: no new user message; history the branch above that message. */
+  private async beginRegenerateTurn(input: BeginTurnInput, conversationId: string, of: string, writeAtomically: AtomicWrite) {
+    const replaced = await this.selectMessage(input.userId, of, conversationId);
+    if (replaced?.role !== 'assistant') throw branchTargetNotFound();
+    const question = replaced.parent_id === null ? undefined : await this.selectMessage(input.userId, replaced.parent_id, conversationId);
+    if (question === undefined) throw invalidRequest('This reply answers no stored message', 'branch.of');
+    const history = await this.readBranchHistory(input.userId, conversationId, question.parent_id, input.historyLimit);
+    const earlierVersions = await this.db
+      .selectFrom('messages')
+      .select('id')
+      .where('conversation_id', '=', conversationId)
+      .where('parent_id', '=', question.id)
+      .where('role', '=', 'assistant')
+      .orderBy('id')
+      .execute();
+    const now = timestamp();
+    const replyId = uuidv7();
+    const [, advanced] = await writeAtomically([
+      this.writes.insertReplyInProgress(this.replyInProgress(input, conversationId, replyId, question.id, now)),
+      this.writes.advanceLeafBranching(input.userId, conversationId, now, replyId, 0),
+    ]);
+    const conversation = returnedConversation(advanced);
+    const replySiblingIds = [...earlierVersions.map((row) => row.id), replyId];
+    return { conversation, created: false, userMessage: toStoredMessage(question), history, replyId, replySiblingIds };
+  }
+
+  private replyInProgress(input: BeginTurnInput, conversationId: string, replyId: string, parentId: string, now: string) {
+    return {
+      id: replyId,
+      conversationId,
+      userId: input.userId,
+      model: input.reply.model,
+      provider: input.reply.provider,
+      createdAt: now,
+      instanceId: this.instanceId,
+      parentId,
+    };
   }
 
   private async resolveTarget(userId: string, target: ConversationTarget): Promise<ResolvedTarget> {
@@ -164,9 +252,30 @@ export class KyselyChatStore implements ChatStore {
     }
   }
 
+  /**
+   * History for a turn after the active leaf. A conversation that never
+   * branched reads its latest messages, as it always has; only an empty
+   * answer (a branched conversation, or one with nothing yet) costs a look
+   * at the conversation, and only a branched one walks its active branch.
+   */
   private async readHistory(userId: string, conversationId: string, limit: number): Promise<StoredMessage[]> {
     if (limit <= 0) return [];
     const { rows } = await this.db.executeQuery<MessageRow>(this.historyStatement({ conversationId, userId, limit }));
+    if (rows.length > 0) return rows.reverse().map(toStoredMessage);
+    const tree = await this.db
+      .selectFrom('conversations')
+      .select(['branched', 'active_message_id'])
+      .where('id', '=', conversationId)
+      .where('user_id', '=', userId)
+      .executeTakeFirst();
+    if (tree === undefined || tree.branched === 0) return [];
+    return this.readBranchHistory(userId, conversationId, tree.active_message_id, limit);
+  }
+
+  /** Up to `limit` context messages of the branch ending at `startId` (included), oldest first. */
+  private async readBranchHistory(userId: string, conversationId: string, startId: string | null, limit: number): Promise<StoredMessage[]> {
+    if (limit <= 0 || startId === null) return [];
+    const { rows } = await branchHistoryStatement({ userId, conversationId, startId, limit }).execute(this.db);
     return rows.reverse().map(toStoredMessage);
   }
 
@@ -174,16 +283,16 @@ export class KyselyChatStore implements ChatStore {
     const now = timestamp();
     const reply = replyMessage(input, now);
     try {
-      await this.endReply(reply);
+      const [ended] = await this.endReply(reply);
+      return { ...reply, parentId: (ended?.rows[0] as { parent_id: string | null } | undefined)?.parent_id ?? null };
     } catch (error) {
       if (error instanceof NothingChanged) throw conversationNotFound();
       throw this.explainWriteError(error);
     }
-    return reply;
   }
 
   /** Ends a reply in progress and bills it, once: rolled back with NothingChanged if it has already ended or is not there. */
-  private endReply(reply: StoredMessage): Promise<unknown> {
+  private endReply(reply: StoredMessage): Promise<QueryResult<unknown>[]> {
     const usage = {
       userId: reply.userId,
       promptTokens: reply.promptTokens ?? 0,
@@ -215,9 +324,11 @@ export class KyselyChatStore implements ChatStore {
   async importConversation(userId: string, input: ImportedConversation): Promise<Conversation> {
     const now = timestamp();
     const conversationId = uuidv7();
-    const messages = input.messages.map((message): StoredMessage => ({
-      // In order, so that ordering by id keeps the conversation's order.
-      id: uuidv7(),
+    // In order, so that ordering by id keeps the conversation's order; a chain, each after the one before.
+    const ids = input.messages.map(() => uuidv7());
+    const messages = input.messages.map((message, index): StoredMessage => ({
+      id: ids[index]!,
+      parentId: index === 0 ? null : ids[index - 1]!,
       conversationId,
       userId,
       role: message.role,
@@ -234,7 +345,14 @@ export class KyselyChatStore implements ChatStore {
       ...(message.toolCalls === undefined ? {} : { toolCalls: message.toolCalls }),
       ...(message.toolCallId === undefined ? {} : { toolCallId: message.toolCallId }),
     }));
-    const row = toConversationRow({ id: conversationId, userId, input: input.conversation, now, messageCount: messages.length });
+    const row = toConversationRow({
+      id: conversationId,
+      userId,
+      input: input.conversation,
+      now,
+      messageCount: messages.length,
+      activeMessageId: ids.at(-1) ?? null,
+    });
     const [, inserted] = await this.database
       .write((writeAtomically) =>
         writeAtomically([
@@ -294,6 +412,11 @@ export class KyselyChatStore implements ChatStore {
     if (link === undefined) return undefined;
     const conversation = await this.selectConversation(link.user_id, link.conversation_id);
     if (conversation === undefined) return undefined;
+    if (conversation.branched !== 0) {
+      // The branch its owner sees, as the owner left it.
+      const { items } = await this.listActiveBranch(conversation, { page: 1, limit });
+      return { conversation: toConversation(conversation), messages: items.filter((message) => message.status !== 'in_progress') };
+    }
     const rows = await this.db
       .selectFrom('messages')
       .selectAll()
@@ -330,7 +453,7 @@ export class KyselyChatStore implements ChatStore {
     const silentSince = staleBefore.toISOString();
     const abandoned = await this.db
       .selectFrom('messages')
-      .select(['id', 'conversation_id', 'user_id', 'content', 'model', 'provider', 'prompt_tokens'])
+      .select(['id', 'conversation_id', 'user_id', 'content', 'model', 'provider', 'prompt_tokens', 'parent_id'])
       .where('status', '=', 'in_progress')
       .where((expression) =>
         expression.or([
@@ -358,6 +481,7 @@ export class KyselyChatStore implements ChatStore {
         timeToFirstTokenMs: null,
         latencyMs: null,
         createdAt: timestamp(),
+        parentId: row.parent_id,
       };
       // Another instance sweeping at the same moment, or the turn itself ending, may come first: it is billed once.
       await this.endReply(reply).then(
@@ -452,6 +576,7 @@ export class KyselyChatStore implements ChatStore {
   async listMessages(userId: string, conversationId: string, page: Page): Promise<PageResult<StoredMessage>> {
     const conversation = await this.selectConversation(userId, conversationId);
     if (conversation === undefined) throw conversationNotFound();
+    if (conversation.branched !== 0) return this.listActiveBranch(conversation, page);
     const [rows, inProgress] = await Promise.all([
       this.db
         .selectFrom('messages')
@@ -513,6 +638,44 @@ export class KyselyChatStore implements ChatStore {
       tokens: Number(row.tokens),
       createdAt: row.created_at,
     };
+  }
+
+  /** A branched conversation's active branch, each message with its versions. */
+  private async listActiveBranch(conversation: ConversationRow, page: Page): Promise<PageResult<StoredMessage>> {
+    const tree = await MessageTree.read(this.db, conversation.user_id, conversation.id);
+    const branch = tree.branchTo(conversation.active_message_id);
+    const pageIds = branch.slice(offsetOf(page), offsetOf(page) + page.limit);
+    const rows =
+      pageIds.length === 0
+        ? []
+        : await this.db
+            .selectFrom('messages')
+            .selectAll()
+            .where('conversation_id', '=', conversation.id)
+            .where('id', 'in', pageIds)
+            .orderBy('id')
+            .execute();
+    const items = rows.map((row) => ({ ...toStoredMessage(row), siblingIds: tree.siblingIds(row.id) }));
+    return { items, total: branch.length };
+  }
+
+  async getMessage(userId: string, messageId: string): Promise<StoredMessage | undefined> {
+    const row = await this.db
+      .selectFrom('messages')
+      .selectAll()
+      .where('id', '=', messageId)
+      .where('user_id', '=', userId)
+      .executeTakeFirst();
+    return row === undefined ? undefined : toStoredMessage(row);
+  }
+
+  async activateBranch(userId: string, conversationId: string, messageId: string): Promise<void> {
+    // Read inside the write: SQLite then sees the tree as no turn of this process changes it meanwhile.
+    await this.database.write(async (writeAtomically) => {
+      const tree = await MessageTree.read(this.db, userId, conversationId);
+      if (!tree.has(messageId)) throw new AppError('not_found', 'Message not found', { field: 'messageId' });
+      await writeAtomically([this.writes.setActiveLeaf(userId, conversationId, tree.newestLeafBelow(messageId))]);
+    });
   }
 
   async getUsage(userId: string): Promise<UsageTotals> {
@@ -632,6 +795,16 @@ export class KyselyChatStore implements ChatStore {
     return row?.user_id;
   }
 
+  private selectMessage(userId: string, messageId: string, conversationId: string): Promise<MessageRow | undefined> {
+    return this.db
+      .selectFrom('messages')
+      .selectAll()
+      .where('id', '=', messageId)
+      .where('conversation_id', '=', conversationId)
+      .where('user_id', '=', userId)
+      .executeTakeFirst();
+  }
+
   private selectConversation(userId: string, conversationId: string): Promise<ConversationRow | undefined> {
     return this.db
       .selectFrom('conversations')
@@ -654,6 +827,11 @@ export class KyselyChatStore implements ChatStore {
 
 /** How many abandoned replies one sweep query reads at a time. */
 const abandonedBatch = 200;
+
+/** An edit or regeneration of a message that is not the conversation's message of that role (or the conversation is not the user's). */
+function branchTargetNotFound(): AppError {
+  return new AppError('not_found', 'Message not found', { field: 'branch.of' });
+}
 
 function conversationNotFound(): AppError {
   return new AppError('not_found', 'Conversation not found');

@@ -40,6 +40,7 @@ function migrationProvider(types: ColumnTypes): MigrationProvider {
       '0005_message_search': { up: (db) => createMessageSearch(db, types) },
       '0006_share_links': { up: (db) => createShareLinks(db, types) },
       '0007_accounts': { up: (db) => createAccounts(db, types) },
+      '0008_message_tree': { up: (db) => createMessageTree(db, types) },
       '0009_conversation_summaries': { up: (db) => createConversationSummaries(db, types) },
     }),
   };
@@ -288,4 +289,38 @@ async function createConversationSummaries(db: Kysely<unknown>, types: ColumnTyp
     .on('conversation_summaries')
     .columns(['conversation_id', 'id'])
     .execute();
+}
+
+/**
+ * Messages form a tree: each has the message it answers or follows as its
+ * parent, and an edit or a regenerated reply is a sibling. A conversation
+ * keeps its active leaf, and `branched` once it has siblings anywhere, so
+ * that one that never branched keeps reading its history as the plain
+ * "latest messages" query. Existing conversations are chains: each
+ * message's parent is the one stored before it, the leaf their last.
+ */
+async function createMessageTree(db: Kysely<unknown>, types: ColumnTypes): Promise<void> {
+  await addTextColumn(db, types, 'messages', 'parent_id');
+  await addTextColumn(db, types, 'conversations', 'active_message_id');
+  await addColumnIfMissing(db, types, 'conversations', 'branched', sql`integer not null default 0`);
+  // Idempotent, so a rerun after an interruption finishes the job.
+  await sql`update messages set parent_id = (select max(earlier.id) from messages earlier
+    where earlier.conversation_id = messages.conversation_id and earlier.id < messages.id) where parent_id is null`.execute(db);
+  await sql`update conversations set active_message_id = (select max(messages.id) from messages
+    where messages.conversation_id = conversations.id) where active_message_id is null`.execute(db);
+}
+
+async function addColumnIfMissing(
+  db: Kysely<unknown>,
+  types: ColumnTypes,
+  table: string,
+  column: string,
+  definition: ReturnType<typeof sql>,
+): Promise<void> {
+  if (types.dialect === 'postgres') {
+    await sql`alter table ${sql.table(table)} add column if not exists ${sql.ref(column)} ${definition}`.execute(db);
+    return;
+  }
+  const { rows } = await sql<{ name: string }>`select name from pragma_table_info(${table}) where name = ${column}`.execute(db);
+  if (rows.length === 0) await sql`alter table ${sql.table(table)} add column ${sql.ref(column)} ${definition}`.execute(db);
 }

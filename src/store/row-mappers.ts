@@ -41,6 +41,7 @@ export function toStoredMessage(row: MessageRow): StoredMessage {
     createdAt: row.created_at,
     ...(row.tool_calls === null ? {} : { toolCalls: JSON.parse(row.tool_calls) as ToolCall[] }),
     ...(row.tool_call_id === null ? {} : { toolCallId: row.tool_call_id }),
+    parentId: row.parent_id,
   };
 }
 
@@ -62,6 +63,7 @@ export function toMessageRow(message: StoredMessage): Insertable<MessagesTable> 
     created_at: message.createdAt,
     tool_calls: message.toolCalls === undefined ? null : JSON.stringify(message.toolCalls),
     tool_call_id: message.toolCallId ?? null,
+    parent_id: message.parentId ?? null,
   };
 }
 
@@ -72,9 +74,18 @@ export interface NewConversationRow {
   now: string;
   /** 1 when the conversation is created together with its first message. */
   messageCount: number;
+  /** Its last message, when created with messages. */
+  activeMessageId?: string | null;
 }
 
-export function toConversationRow({ id, userId, input, now, messageCount }: NewConversationRow): Insertable<ConversationsTable> {
+export function toConversationRow({
+  id,
+  userId,
+  input,
+  now,
+  messageCount,
+  activeMessageId,
+}: NewConversationRow): Insertable<ConversationsTable> {
   return {
     id,
     user_id: userId,
@@ -88,6 +99,8 @@ export function toConversationRow({ id, userId, input, now, messageCount }: NewC
     created_at: now,
     updated_at: now,
     last_message_at: messageCount > 0 ? now : null,
+    // Always present: the insert is a statement template, compiled for one set of keys.
+    active_message_id: activeMessageId ?? null,
   };
 }
 

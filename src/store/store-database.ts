@@ -29,7 +29,9 @@ export class NothingChanged extends Error {
 /** Throws NothingChanged when the guarded query's result changed no row. */
 export function assertChanged(results: readonly QueryResult<unknown>[], options: AtomicWriteOptions | undefined): void {
   if (options?.mustChange === undefined) return;
-  if ((results[options.mustChange]?.numAffectedRows ?? 0n) === 0n) throw new NothingChanged();
+  const result = results[options.mustChange];
+  // SQLite reports no count for a statement with `returning`: its rows are the rows it changed.
+  if ((result?.numAffectedRows ?? BigInt(result?.rows.length ?? 0)) === 0n) throw new NothingChanged();
 }
 
 export type ConstraintViolation = 'foreign_key' | 'unique';

@@ -52,6 +52,16 @@ afterAll(async () => {
   await harness?.close();
 });
 
+/**
+ * The ids to try a route with, the path's and the body's: the same one, or,
+ * for a route that takes a record in its path and another in its body (a
+ * session and one of its messages), every pair.
+ */
+function idPairs(route: RegisteredRoute, recordIds: string[]): [string, string][] {
+  if (route.idParameters.length === 0 || route.bodyIdFields.length === 0) return recordIds.map((id) => [id, id]);
+  return recordIds.flatMap((id) => recordIds.map((bodyId): [string, string] => [id, bodyId]));
+}
+
 /** Routes a client can call with a concrete path: not HEAD twins, not wildcards. */
 function readableRoutes(): RegisteredRoute[] {
   return harness.server.app.routes.filter((route) => route.method !== 'HEAD' && route.method !== 'OPTIONS' && !route.url.includes('*'));
@@ -104,6 +114,8 @@ describe('authorization matrix over the route and event tables', () => {
       'GET /v1/chat/completions/:turnId/stream',
       'GET /api/v1/chat/replies/:message_id/stream',
       'GET /api/v2/ai/chat/stream/:turnId',
+      'POST /api/v1/chat/replies/:message_id/regenerate',
+      'PUT /api/v1/chat/sessions/:session_id/branch',
     ]) {
       expect(covered).toContain(route);
     }
@@ -185,7 +197,9 @@ describe('authorization matrix over the route and event tables', () => {
       // A DELETE gets records of its own: one surface's DELETE may remove another's record (a seed 002 session is a conversation).
       const records = route.method === 'DELETE' ? await createOwnerRecords(harness.server.url, owner.ownerId, ownerToken) : owner;
       const answers = [];
-      for (const id of Object.values(records.ids)) answers.push((await probeRoute(harness.server.url, route, ownerToken, id)).outcome);
+      for (const [id, bodyId] of idPairs(route, Object.values(records.ids))) {
+        answers.push((await probeRoute(harness.server.url, route, ownerToken, id, bodyId)).outcome);
+      }
       expect(
         answers.some((outcome) => outcome.startsWith('2')),
         `${route.method} ${route.url}: ${answers.join(' | ')}`,

@@ -26,7 +26,7 @@ export async function createOwnerRecords(baseUrl: string, ownerId: string, token
   const revoked = await call('POST', '/api/v1/api-keys', { name: 'revoked' });
   await call('DELETE', `/api/v1/api-keys/${String(revoked.id)}`);
   const session = await call('POST', '/api/v1/chat/sessions', { title: 'owned' });
-  await call('POST', '/api/v1/chat/messages', { session_id: session.id, content: `${marker} session` });
+  const sent = await call('POST', '/api/v1/chat/messages', { session_id: session.id, content: `${marker} session` });
   const streamSession = randomUUID();
   await call('POST', '/api/v2/ai/chat/stream', { message: `${marker} stream`, sessionId: streamSession });
   const socketSession = randomUUID();
@@ -41,6 +41,9 @@ export async function createOwnerRecords(baseUrl: string, ownerId: string, token
       'seed 001 job': String(job.jobId),
       'API key': String(apiKey.id),
       'seed 002 session': String(session.id),
+      // Edits, regenerations and branch switches name messages.
+      'seed 002 message': String(sent.user_message_id),
+      'seed 002 reply': String(sent.id),
       'seed 003 SSE session': streamSession,
       'seed 003 socket session': socketSession,
       'chat:start conversation': String((started as { conversationId: string }).conversationId),

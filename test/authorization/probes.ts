@@ -23,11 +23,17 @@ const plausibleBody = {
   messages: [{ role: 'user', content: 'probe' }],
 };
 
-/** The route with every path parameter set to `id` and, for a body, every id field too. */
-export async function probeRoute(baseUrl: string, route: RegisteredRoute, token: string | undefined, id: string): Promise<Probe> {
+/** The route with every path parameter set to `id` and, for a body, every id field too (or to `bodyId`). */
+export async function probeRoute(
+  baseUrl: string,
+  route: RegisteredRoute,
+  token: string | undefined,
+  id: string,
+  bodyId: string = id,
+): Promise<Probe> {
   const path = route.url.replace(/:([A-Za-z0-9_]+)/g, () => encodeURIComponent(id));
   const hasBody = route.method === 'POST' || route.method === 'PUT' || route.method === 'PATCH';
-  const body = hasBody ? { ...plausibleBody, ...Object.fromEntries(route.bodyIdFields.map((field) => [field, id])) } : undefined;
+  const body = hasBody ? { ...plausibleBody, ...Object.fromEntries(route.bodyIdFields.map((field) => [field, bodyId])) } : undefined;
   const response = await fetch(`${baseUrl}${path}`, {
     method: route.method,
     headers: {

@@ -49,7 +49,8 @@ describe("the store bench's bare baseline", () => {
     const compiled = {
       insertUserIfMissing: writes.insertUserIfMissing('u', now),
       countMessage: writes.countMessage('u', 'c', now),
-      insertMessage: writes.insertMessage({ ...message, role: 'user' }),
+      advanceLeaf: writes.advanceLeaf('u', 'c', now, 'r'),
+      insertMessageAfterLeaf: writes.insertMessageAfterLeaf({ ...message, role: 'user' }),
       insertReplyInProgress: writes.insertReplyInProgress({
         id: 'r',
         conversationId: 'c',
@@ -58,6 +59,7 @@ describe("the store bench's bare baseline", () => {
         provider: 'openai',
         createdAt: now,
         instanceId: 'i',
+        parentId: 'm',
       }),
       endReply: writes.endReply(message),
       addUsage: writes.addUsage(usage),

@@ -6,7 +6,14 @@ import { randomUUID } from 'node:crypto';
 import { setTimeout as delay } from 'node:timers/promises';
 import { v7 as uuidv7 } from 'uuid';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import type { BeginTurnResult, ChatStore, ConversationTarget, FinishTurnInput, StoredMessage } from '../../src/store/chat-store.js';
+import type {
+  BeginTurnResult,
+  ChatStore,
+  ConversationTarget,
+  FinishTurnInput,
+  StoredMessage,
+  TurnBranch,
+} from '../../src/store/chat-store.js';
 
 export interface ContractSubject {
   store: ChatStore;
@@ -42,6 +49,7 @@ export function defineChatStoreContract(open: () => Promise<ContractSubject>): v
   defineShareLinkTests(store);
   defineAccountTests(store);
   defineRenameAndSummaryTests(store);
+  defineMessageTreeTests(store);
 }
 
 /** JWT subjects are arbitrary text, not UUIDs. */
@@ -144,6 +152,7 @@ function defineTurnTests(store: () => ChatStore): void {
       timeToFirstTokenMs: null,
       latencyMs: null,
       createdAt: expect.stringMatching(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/),
+      parentId: null,
     });
   });
 
@@ -234,6 +243,7 @@ function defineFinishTurnTests(store: () => ChatStore): void {
       timeToFirstTokenMs: 120,
       latencyMs: 480,
       createdAt: reply.createdAt,
+      parentId: turn.userMessage.id,
     };
     expect(reply).toEqual(expected);
     const stored = await store().listMessages(turn.conversation.userId, turn.conversation.id, { page: 1, limit: 10 });
@@ -844,5 +854,179 @@ function defineRenameAndSummaryTests(store: () => ChatStore): void {
 
     await store().clearMessages(owner, conversationId);
     expect(await store().latestSummary(owner, conversationId)).toBeUndefined();
+  });
+}
+
+function defineMessageTreeTests(store: () => ChatStore): void {
+  /** Two full turns in a new conversation; returns its id and the four messages, oldest first. */
+  async function twoTurns(userId: string) {
+    const first = await begin(store(), userId, newTarget(), 'question 1');
+    const answer1 = await finish(store(), first, { content: 'answer 1' });
+    const existing: ConversationTarget = { kind: 'existing', conversationId: first.conversation.id };
+    const second = await begin(store(), userId, existing, 'question 2');
+    const answer2 = await finish(store(), second, { content: 'answer 2' });
+    return {
+      existing,
+      conversationId: first.conversation.id,
+      question1: first.userMessage,
+      answer1,
+      question2: second.userMessage,
+      answer2,
+    };
+  }
+
+  function branchTurn(userId: string, target: ConversationTarget, branch: TurnBranch, content = 'edited', historyLimit = 20) {
+    return store().beginTurn({ userId, target, content, tokens: 2, historyLimit, reply: testReply, branch });
+  }
+
+  async function listed(userId: string, conversationId: string, page = { page: 1, limit: 50 }) {
+    return store().listMessages(userId, conversationId, page);
+  }
+
+  it('an unbranched conversation is a chain: each message follows the one before, with no other versions', async () => {
+    const userId = newUserId();
+    const { conversationId, question1, answer1, question2, answer2 } = await twoTurns(userId);
+    const { items, total } = await listed(userId, conversationId);
+    expect(items.map((message) => message.id)).toEqual([question1.id, answer1.id, question2.id, answer2.id]);
+    expect(items.map((message) => message.parentId)).toEqual([null, question1.id, answer1.id, question2.id]);
+    expect(items.every((message) => message.siblingIds === undefined)).toBe(true);
+    expect(total).toBe(4);
+    expect(question2.parentId).toBe(answer1.id);
+  });
+
+  it('an edit stores a new version of the user message beside the old one, its history the branch above it', async () => {
+    const userId = newUserId();
+    const { existing, conversationId, question1, answer1, question2, answer2 } = await twoTurns(userId);
+    const edit = await branchTurn(userId, existing, { kind: 'edit', of: question2.id }, 'question 2, edited');
+    expect(contents(edit.history)).toEqual(['question 1', 'answer 1']);
+    expect(edit.userMessage).toMatchObject({ content: 'question 2, edited', parentId: answer1.id, role: 'user' });
+    expect(edit.replySiblingIds).toEqual([edit.replyId]);
+    expect(edit.conversation.messageCount).toBe(5);
+    const reply = await finish(store(), edit, { content: 'answer 2, again' });
+    expect(reply.parentId).toBe(edit.userMessage.id);
+
+    const { items, total } = await listed(userId, conversationId);
+    expect(contents(items)).toEqual(['question 1', 'answer 1', 'question 2, edited', 'answer 2, again']);
+    expect(total).toBe(4);
+    expect(items[2]!.siblingIds).toEqual([question2.id, edit.userMessage.id]);
+    expect(items[3]!.siblingIds).toEqual([edit.replyId]);
+    expect(items[0]!.siblingIds).toEqual([question1.id]);
+    // The old version and its reply are kept, as a branch of their own.
+    expect(await store().getMessage(userId, answer2.id)).toMatchObject({ content: 'answer 2', parentId: question2.id });
+  });
+
+  it('a regeneration stores a new version of the reply answering the same message, and no new user message', async () => {
+    const userId = newUserId();
+    const { existing, conversationId, question1, answer1, question2, answer2 } = await twoTurns(userId);
+    const regenerated = await branchTurn(userId, existing, { kind: 'regenerate', of: answer2.id });
+    expect(regenerated.userMessage).toMatchObject({ id: question2.id, content: 'question 2' });
+    expect(contents(regenerated.history)).toEqual(['question 1', 'answer 1']);
+    expect(regenerated.replySiblingIds).toEqual([answer2.id, regenerated.replyId]);
+    expect(regenerated.conversation.messageCount).toBe(4);
+    await finish(store(), regenerated, { content: 'answer 2, regenerated' });
+
+    const { items } = await listed(userId, conversationId);
+    expect(items.map((message) => message.id)).toEqual([question1.id, answer1.id, question2.id, regenerated.replyId]);
+    expect(items[3]).toMatchObject({ content: 'answer 2, regenerated', parentId: question2.id });
+    expect(items[3]!.siblingIds).toEqual([answer2.id, regenerated.replyId]);
+    expect(await store().getConversation(userId, conversationId)).toMatchObject({ messageCount: 5 });
+  });
+
+  it("the next turn's history follows the active branch only, up to the limit, failed replies left out", async () => {
+    const userId = newUserId();
+    const { existing, question2 } = await twoTurns(userId);
+    const edit = await branchTurn(userId, existing, { kind: 'edit', of: question2.id }, 'question 2b');
+    await finish(store(), edit, { status: 'failed', content: 'broken' });
+    const retry = await begin(store(), userId, existing, 'question 3');
+    await finish(store(), retry, { content: 'answer 3' });
+    const next = await begin(store(), userId, existing, 'question 4');
+    expect(contents(next.history)).toEqual(['question 1', 'answer 1', 'question 2b', 'question 3', 'answer 3']);
+    expect(next.userMessage.parentId).toBe(retry.replyId);
+    const limited = await begin(store(), userId, existing, 'question 5', 3);
+    // question 4's reply is still in progress: not context.
+    expect(contents(limited.history)).toEqual(['question 3', 'answer 3', 'question 4']);
+  });
+
+  it('activating a branch shows it, follows the newest child below the message, and is where the next turn goes', async () => {
+    const userId = newUserId();
+    const { existing, conversationId, question1, question2, answer2 } = await twoTurns(userId);
+    const edit = await branchTurn(userId, existing, { kind: 'edit', of: question2.id }, 'question 2b');
+    await finish(store(), edit, { content: 'answer 2b' });
+
+    await store().activateBranch(userId, conversationId, question2.id);
+    expect(contents((await listed(userId, conversationId)).items)).toEqual(['question 1', 'answer 1', 'question 2', 'answer 2']);
+    const onOldBranch = await begin(store(), userId, existing, 'question 3');
+    expect(contents(onOldBranch.history)).toEqual(['question 1', 'answer 1', 'question 2', 'answer 2']);
+    expect(onOldBranch.userMessage.parentId).toBe(answer2.id);
+    await finish(store(), onOldBranch, { content: 'answer 3' });
+
+    // From the root down, the newest child at each step: the edit's branch, stored after the old one.
+    await store().activateBranch(userId, conversationId, question1.id);
+    const { items, total } = await listed(userId, conversationId, { page: 2, limit: 2 });
+    expect(contents(items)).toEqual(['question 2b', 'answer 2b']);
+    expect(total).toBe(4);
+  });
+
+  it("another user's messages and conversations are not found, nor a message of the wrong role", async () => {
+    const owner = newUserId();
+    const intruder = newUserId();
+    const { existing, conversationId, question2, answer2 } = await twoTurns(owner);
+    const notFound = { code: 'not_found' };
+    await expect(branchTurn(intruder, existing, { kind: 'edit', of: question2.id })).rejects.toMatchObject(notFound);
+    await expect(branchTurn(intruder, existing, { kind: 'regenerate', of: answer2.id })).rejects.toMatchObject(notFound);
+    await expect(branchTurn(owner, existing, { kind: 'edit', of: answer2.id })).rejects.toMatchObject(notFound);
+    await expect(branchTurn(owner, existing, { kind: 'regenerate', of: question2.id })).rejects.toMatchObject(notFound);
+    await expect(branchTurn(owner, existing, { kind: 'edit', of: uuidv7() })).rejects.toMatchObject(notFound);
+    const elsewhere = await begin(store(), owner, newTarget(), 'another conversation');
+    const inOther: ConversationTarget = { kind: 'existing', conversationId: elsewhere.conversation.id };
+    await expect(branchTurn(owner, inOther, { kind: 'edit', of: question2.id })).rejects.toMatchObject(notFound);
+    await expect(branchTurn(owner, newTarget(), { kind: 'edit', of: question2.id })).rejects.toMatchObject({ code: 'invalid_request' });
+    await expect(store().activateBranch(intruder, conversationId, question2.id)).rejects.toMatchObject(notFound);
+    await expect(store().activateBranch(owner, elsewhere.conversation.id, question2.id)).rejects.toMatchObject(notFound);
+    expect(await store().getMessage(intruder, question2.id)).toBeUndefined();
+    // Nothing was stored by the refused turns.
+    expect(contents((await listed(owner, conversationId)).items)).toEqual(['question 1', 'answer 1', 'question 2', 'answer 2']);
+    expect(await store().getConversation(owner, conversationId)).toMatchObject({ messageCount: 4 });
+  });
+
+  it('a share link of a branched conversation reads its active branch', async () => {
+    const userId = newUserId();
+    const { existing, conversationId, question2 } = await twoTurns(userId);
+    await finish(store(), await branchTurn(userId, existing, { kind: 'edit', of: question2.id }, 'question 2b'), { content: 'answer 2b' });
+    const token = `branch-${randomUUID()}`;
+    await store().createShareLink(userId, conversationId, token);
+    const shared = await store().readSharedConversation(token, 50);
+    expect(contents(shared!.messages)).toEqual(['question 1', 'answer 1', 'question 2b', 'answer 2b']);
+  });
+
+  it('clearing a branched conversation starts it over as a chain', async () => {
+    const userId = newUserId();
+    const { existing, conversationId, question2 } = await twoTurns(userId);
+    await finish(store(), await branchTurn(userId, existing, { kind: 'edit', of: question2.id }), { content: 'edited answer' });
+    await store().clearMessages(userId, conversationId);
+    const fresh = await begin(store(), userId, existing, 'again');
+    expect(fresh.userMessage.parentId).toBeNull();
+    expect(fresh.history).toEqual([]);
+    await finish(store(), fresh, { content: 'from the start' });
+    const { items } = await listed(userId, conversationId);
+    expect(contents(items)).toEqual(['again', 'from the start']);
+    expect(items[1]!.siblingIds).toBeUndefined();
+  });
+
+  it('an imported conversation is a chain, and its next turn follows its last message', async () => {
+    const userId = newUserId();
+    const message = { status: 'complete', model: null, provider: null, createdAt: new Date().toISOString(), tokens: 1 } as const;
+    const imported = await store().importConversation(userId, {
+      conversation: { surface: 'chat-sessions' },
+      messages: [
+        { ...message, role: 'user', content: 'imported question' },
+        { ...message, role: 'assistant', content: 'imported answer' },
+      ],
+    });
+    const next = await begin(store(), userId, { kind: 'existing', conversationId: imported.id }, 'follow-up');
+    const { items } = await listed(userId, imported.id);
+    expect(contents(items)).toEqual(['imported question', 'imported answer', 'follow-up', '']);
+    expect(items.map((item) => item.parentId)).toEqual([null, items[0]!.id, items[1]!.id, items[2]!.id]);
+    expect(next.userMessage.parentId).toBe(items[1]!.id);
   });
 }

@@ -136,6 +136,12 @@ describe('seed 002 chat messages streamed as Server-Sent Events', () => {
         status: 'complete',
         model: 'claude-3-5-sonnet-latest',
         user_message_id: start!.user_message_id,
+        parent_id: start!.user_message_id,
+        version: 1,
+        versions: 1,
+        sibling_ids: [start!.message_id],
+        prompt_tokens: expect.any(Number),
+        time_to_first_token_ms: expect.any(Number),
       },
     });
 

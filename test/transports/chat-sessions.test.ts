@@ -36,6 +36,8 @@ interface Message {
   created_at: string;
   status: string;
   model: string | null;
+  parent_id?: string | null;
+  sibling_ids?: string[];
 }
 
 describe('seed 002 chat sessions under /api/v1/chat', () => {
@@ -160,7 +162,15 @@ describe('seed 002 chat sessions under /api/v1/chat', () => {
       status: 'complete',
       model: 'claude-3-5-sonnet-latest',
       user_message_id: expect.stringMatching(uuid),
+      parent_id: expect.stringMatching(uuid),
+      version: 1,
+      versions: 1,
+      sibling_ids: [expect.stringMatching(uuid)],
+      prompt_tokens: expect.any(Number),
+      time_to_first_token_ms: expect.any(Number),
     });
+    expect(reply.parent_id).toBe(reply.user_message_id);
+    expect(reply.sibling_ids).toEqual([reply.id]);
 
     // Claude got the seed's settings: model, max tokens, temperature and the Repruv system prompt.
     const upstream = fake.requests.at(-1)!;
@@ -201,6 +211,12 @@ describe('seed 002 chat sessions under /api/v1/chat', () => {
         created_at: expect.stringMatching(isoTimestamp),
         status: 'complete',
         model: null,
+        parent_id: null,
+        version: 1,
+        versions: 1,
+        sibling_ids: [userMessageId],
+        prompt_tokens: null,
+        time_to_first_token_ms: null,
       },
       storedReply,
     ]);

@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import type { ServerDependencies } from '../../http/server-dependencies.js';
+import { registerBranchRoutes } from './branch-routes.js';
 import { registerMessageRoutes } from './message-routes.js';
 import { registerSessionRoutes } from './session-routes.js';
 
@@ -11,4 +12,5 @@ import { registerSessionRoutes } from './session-routes.js';
 export async function chatSessionsRoutes(app: FastifyInstance, dependencies: ServerDependencies): Promise<void> {
   registerSessionRoutes(app, dependencies);
   registerMessageRoutes(app, dependencies);
+  registerBranchRoutes(app, dependencies);
 }

@@ -17,11 +17,13 @@ import { encodeDelta, encodeError, encodeEvent } from './session-stream-events.j
 export class SessionReplyStream implements TurnStreamEncoder {
   readonly opensAt = 'message-start';
   private userMessage: StoredMessage | undefined;
+  private replySiblingIds: string[] | undefined;
 
   encode(event: ChatEvent): string {
     switch (event.type) {
       case 'turn-start':
         this.userMessage = event.userMessage;
+        this.replySiblingIds = event.replySiblingIds;
         return '';
       case 'message-start':
         return encodeEvent({
@@ -34,7 +36,7 @@ export class SessionReplyStream implements TurnStreamEncoder {
       case 'text-delta':
         return encodeDelta(event.text);
       case 'turn-finish':
-        return encodeEvent({ type: 'done', message: toSentMessageResponse(event.message, this.userMessage!.id) });
+        return encodeEvent({ type: 'done', message: toSentMessageResponse(event.message, this.userMessage!.id, this.replySiblingIds) });
       case 'turn-error':
         return encodeError(event.error);
       default:
@@ -44,7 +46,7 @@ export class SessionReplyStream implements TurnStreamEncoder {
 
   /** The stored partial reply, status interrupted. */
   interrupted(message: StoredMessage): string {
-    return encodeEvent({ type: 'done', message: toSentMessageResponse(message, this.userMessage!.id) });
+    return encodeEvent({ type: 'done', message: toSentMessageResponse(message, this.userMessage!.id, this.replySiblingIds) });
   }
 
   refuse(reply: FastifyReply, error: AppError): void {
@@ -55,13 +57,15 @@ export class SessionReplyStream implements TurnStreamEncoder {
 /** Answers a turn with the stored reply as JSON once it is complete. */
 export async function sendReply(reply: FastifyReply, reader: TurnReader): Promise<void> {
   let userMessageId = '';
+  let replySiblingIds: string[] | undefined;
   for await (const event of reader) {
     switch (event.type) {
       case 'turn-start':
         userMessageId = event.userMessage.id;
+        replySiblingIds = event.replySiblingIds;
         break;
       case 'turn-finish':
-        void reply.send(toSentMessageResponse(event.message, userMessageId));
+        void reply.send(toSentMessageResponse(event.message, userMessageId, replySiblingIds));
         break;
       case 'turn-error':
         sendError(reply, httpStatusByCode[event.error.code], event.error);

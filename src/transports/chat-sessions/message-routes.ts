@@ -1,8 +1,12 @@
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
+import type { TurnOptions } from '../../chat/chat-engine.js';
 import type { StartRequest } from '../../chat/turns.js';
-import { notFound } from '../../core/errors.js';
+import { AppError, invalidRequest, notFound } from '../../core/errors.js';
+import { uuidPattern } from '../../http/resource-id.js';
+import type { ChatStore, StoredMessage } from '../../store/chat-store.js';
+import { listedModels } from '../openai/models-route.js';
 import { sendError } from '../../http/error-handler.js';
 import { httpTurnClient, respondWithTurn, resumePoint } from '../../http/turn-event-stream.js';
 import { paginationQuerySchema } from '../../http/pagination.js';
@@ -22,9 +26,9 @@ const sendDescription =
 /** POST /api/v1/chat/messages and GET /api/v1/chat/messages/{session_id} (seed 002). */
 export function registerMessageRoutes(
   app: FastifyInstance,
-  dependencies: Pick<ServerDependencies, 'authenticator' | 'config' | 'store' | 'turns'>,
+  dependencies: Pick<ServerDependencies, 'authenticator' | 'config' | 'providers' | 'store' | 'turns'>,
 ): void {
-  const { authenticator, store, turns, config } = dependencies;
+  const { authenticator, store, turns } = dependencies;
   const routes = app.withTypeProvider<ZodTypeProvider>();
 
   routes.post(
@@ -41,21 +45,20 @@ export function registerMessageRoutes(
     },
     async (request, reply) => {
       const identity = await authenticator.requireHeader(request.headers.authorization);
+      const { body } = request;
       // Checked before the turn so an unknown session is a 404, never an opened stream.
-      const session = await ownedConversation(store, identity.userId, request.body.session_id, 'Chat session');
+      const session = await ownedConversation(store, identity.userId, body.session_id, 'Chat session');
+      const options = sessionTurnOptions(dependencies, body.model);
+      const edited = body.edit_of === undefined ? undefined : await editedMessage(store, identity.userId, session.id, body.edit_of);
       const turn: StartRequest = {
         identity,
         target: { kind: 'existing', conversationId: session.id },
-        content: request.body.content,
-        // The engine prefers the session's own system_prompt to the surface's.
-        options: { ...config.surfaces.chatSessions },
+        content: body.content,
+        ...(edited === undefined ? {} : { branch: { kind: 'edit', of: edited.id } }),
+        options,
         client: { bucket: 'chat-sessions', address: request.ip },
       };
-      // A conversation turn outlives its request: a client that drops can resume it, or read it once stored.
-      const reader = turns.start(turn, { detachable: true, client: httpTurnClient(reply) });
-      if (wantsEventStream(request, request.query.stream)) {
-        await respondWithTurn(reply, reader, new SessionReplyStream(), { resumed: false, eventIds: true });
-      } else await sendReply(reply, reader);
+      await answerTurn(dependencies, request, reply, turn);
     },
   );
 
@@ -124,6 +127,44 @@ export function registerMessageRoutes(
 }
 
 const resumeQuerySchema = z.object({ after: z.coerce.number().int().min(0).optional() });
+
+/**
+ * Runs a session's turn and answers it as POST /api/v1/chat/messages does: the
+ * stored reply as JSON, or a Server-Sent Events stream when asked for one.
+ */
+export async function answerTurn(
+  dependencies: Pick<ServerDependencies, 'turns'>,
+  request: FastifyRequest<{ Querystring: { stream?: 'true' | 'false' | undefined } }>,
+  reply: FastifyReply,
+  turn: StartRequest,
+): Promise<void> {
+  // A conversation turn outlives its request: a client that drops can resume it, or read it once stored.
+  const reader = dependencies.turns.start(turn, { detachable: true, client: httpTurnClient(reply) });
+  if (wantsEventStream(request, request.query.stream)) {
+    await respondWithTurn(reply, reader, new SessionReplyStream(), { resumed: false, eventIds: true });
+  } else await sendReply(reply, reader);
+}
+
+/** The surface's turn options, with the model the client chose when it is one GET /v1/models lists. */
+export function sessionTurnOptions(dependencies: Pick<ServerDependencies, 'config' | 'providers'>, model: string | undefined): TurnOptions {
+  // The engine prefers the session's own system_prompt to the surface's.
+  const options = { ...dependencies.config.surfaces.chatSessions };
+  if (model === undefined) return options;
+  if (!listedModels(dependencies).includes(model)) {
+    throw invalidRequest(`body.model: ${JSON.stringify(model)} is not a model of this server (GET /v1/models lists them)`, 'model');
+  }
+  return { ...options, model };
+}
+
+/** The user message `edit_of` names: 404 unless it is a message of this session, 400 unless a user message. */
+async function editedMessage(store: ChatStore, userId: string, sessionId: string, id: string): Promise<StoredMessage> {
+  const message = uuidPattern.test(id) ? await store.getMessage(userId, id.toLowerCase()) : undefined;
+  if (message?.conversationId !== sessionId) {
+    throw new AppError('not_found', 'body.edit_of: no such message in this session', { field: 'edit_of' });
+  }
+  if (message.role !== 'user') throw invalidRequest('body.edit_of: must be a user message', 'edit_of');
+  return message;
+}
 
 /** `?stream=true` or `false` decides; without it, an `Accept: text/event-stream` header asks for a stream. */
 function wantsEventStream(request: FastifyRequest, stream: 'true' | 'false' | undefined): boolean {

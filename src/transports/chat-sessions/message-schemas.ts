@@ -18,6 +18,16 @@ export const messageSchema = z.object({
   /** in_progress: a reply still being generated, its text as of its last checkpoint (resume its stream for the rest). */
   status: z.enum(['complete', 'interrupted', 'failed', 'in_progress']),
   model: z.string().nullable(),
+  /** The message it answers or follows; null for the first. */
+  parent_id: z.string().nullable(),
+  /** Its place among its versions (the messages with its parent and role), oldest first, from 1. */
+  version: z.number().int().min(1),
+  versions: z.number().int().min(1),
+  /** Its versions' ids, oldest first, itself included: what a `< 2/3 >` switcher steps through. */
+  sibling_ids: z.array(z.string()),
+  /** Replies only (null for user messages). */
+  prompt_tokens: z.number().int().nullable(),
+  time_to_first_token_ms: z.number().int().nullable(),
 });
 
 export type MessageResponse = z.infer<typeof messageSchema>;
@@ -34,6 +44,23 @@ export const sendMessageBodySchema = z.object({
     .min(1)
     .max(maxContentLength, { error: `content must be at most ${maxContentLength} characters` })
     .refine((content) => content.trim() !== '', { error: 'content must not be blank' }),
+  /** A model GET /v1/models lists; the surface's model (CLAUDE_MODEL) without it. */
+  model: modelNameSchema(),
+  /** A user message of this session: the new message becomes a new version of it, and its branch the active one. */
+  edit_of: z.string().min(1).max(100).optional(),
+});
+
+function modelNameSchema() {
+  return z.string().min(1).max(200).optional();
+}
+
+/** The body of POST /api/v1/chat/replies/{message_id}/regenerate; it may be left out. */
+export const regenerateBodySchema = z.object({ model: modelNameSchema() }).nullish();
+
+/** The body of PUT /api/v1/chat/sessions/{session_id}/branch. */
+export const activateBranchBodySchema = z.object({
+  /** A message of the session: its branch becomes active, down to the newest leaf below it. */
+  message_id: z.string().min(1).max(100),
 });
 
 export const sendMessageQuerySchema = z.object({

@@ -34,6 +34,9 @@ export function toMessageResponse(message: StoredMessage): MessageResponse {
     created_at: message.createdAt,
     status: message.status,
     model: message.model,
+    ...versionFields(message, message.siblingIds ?? [message.id]),
+    prompt_tokens: message.role === 'assistant' ? message.promptTokens : null,
+    time_to_first_token_ms: message.role === 'assistant' ? message.timeToFirstTokenMs : null,
   };
 }
 
@@ -42,8 +45,18 @@ export function toSummaryResponse(summary: ConversationSummary | undefined): Sum
   return { content: summary.content, covers_through_message_id: summary.coversThroughMessageId, created_at: summary.createdAt };
 }
 
-export function toSentMessageResponse(reply: StoredMessage, userMessageId: string): SentMessageResponse {
-  return { ...toMessageResponse(reply), user_message_id: userMessageId };
+/**
+ * A turn's reply, answering the user message `userMessageId` (its parent),
+ * with its versions as the turn began (turn-start replySiblingIds).
+ */
+export function toSentMessageResponse(reply: StoredMessage, userMessageId: string, siblingIds: string[] = [reply.id]): SentMessageResponse {
+  return { ...toMessageResponse({ ...reply, parentId: reply.parentId ?? userMessageId, siblingIds }), user_message_id: userMessageId };
+}
+
+function versionFields(message: StoredMessage, siblingIds: string[]) {
+  // The port always includes the message itself; a message alone has itself only.
+  const ids = siblingIds.includes(message.id) ? siblingIds : [message.id];
+  return { parent_id: message.parentId ?? null, version: ids.indexOf(message.id) + 1, versions: ids.length, sibling_ids: ids };
 }
 
 /** The paging fields every list answer carries next to its items. */

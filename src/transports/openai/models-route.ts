@@ -13,9 +13,14 @@ export function registerModelsRoute(
   app.get('/v1/models', async (request) => {
     await dependencies.authenticator.requireHeader(request.headers.authorization);
     const created = Math.floor(Date.now() / 1000);
-    const names = dependencies.providers.demoMode ? [demoModelName] : configuredModels(dependencies);
+    const names = listedModels(dependencies);
     return { object: 'list', data: names.map((id) => ({ id, object: 'model', created, owned_by: ownerOf(id) })) };
   });
+}
+
+/** The models GET /v1/models lists: the ones a client may choose by name on the chat-sessions API too. */
+export function listedModels(dependencies: Pick<ServerDependencies, 'config' | 'providers'>): string[] {
+  return dependencies.providers.demoMode ? [demoModelName] : configuredModels(dependencies);
 }
 
 function configuredModels({ config, providers }: Pick<ServerDependencies, 'config' | 'providers'>): string[] {
