@@ -6,6 +6,7 @@ import type { Logger } from 'pino';
 import { apiKeysRoutes } from '../transports/api-keys/api-keys-routes.js';
 import { registerHealthRoute } from '../transports/health-route.js';
 import { registerReadyRoute } from '../transports/ready-route.js';
+import { drainUnreadBodies } from '../http/unread-body-drain.js';
 import { registerMetricsRoute } from '../transports/metrics-route.js';
 import { voiceAssistantPage } from '../transports/voice/voice-assistant-page.js';
 import { webAppPage } from '../transports/web-app/web-app-page.js';
@@ -52,6 +53,7 @@ export async function buildServer(dependencies: ServerDependencies, logger: Logg
   app.setSerializerCompiler(serializerCompiler);
   installErrorHandler(app);
   acceptEmptyJsonBodies(app);
+  drainUnreadBodies(app);
   app.setNotFoundHandler((request, reply) => {
     sendError(reply, 404, new AppError('not_found', `No route for ${request.method} ${request.url.split('?')[0]}`), parleyErrorBody);
   });

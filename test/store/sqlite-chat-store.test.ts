@@ -55,7 +55,8 @@ describe('SQLite chat store', () => {
       // As a database from before 0008 has it: no parents, no leaf, and 0008 not yet run.
       await sql`update messages set parent_id = null`.execute(inspection.db);
       await sql`update conversations set active_message_id = null`.execute(inspection.db);
-      await sql`delete from kysely_migration where name = '0008_message_tree'`.execute(inspection.db);
+      // The migrations after it are undone too, as they would not have run either (each is safe to run again).
+      await sql`delete from kysely_migration where name >= '0008_message_tree'`.execute(inspection.db);
       await store.migrate();
       const { items } = await store.listMessages('someone', first.conversation.id, { page: 1, limit: 10 });
       expect(items.map((message) => message.parentId)).toEqual([null, first.userMessage.id]);
