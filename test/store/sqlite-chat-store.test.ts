@@ -52,10 +52,11 @@ describe('SQLite chat store', () => {
         historyLimit: 20,
         reply: { model: 'm', provider: 'p' },
       });
-      // As a database from before 0008 has it: no parents, no leaf, and 0008 not yet run.
+      // As a database from before 0008 has it: no parents, no leaf, and neither 0008 nor a later one run
+      // (Kysely refuses a gap); the later ones are safe to run again.
       await sql`update messages set parent_id = null`.execute(inspection.db);
       await sql`update conversations set active_message_id = null`.execute(inspection.db);
-      await sql`delete from kysely_migration where name = '0008_message_tree'`.execute(inspection.db);
+      await sql`delete from kysely_migration where name >= '0008'`.execute(inspection.db);
       await store.migrate();
       const { items } = await store.listMessages('someone', first.conversation.id, { page: 1, limit: 10 });
       expect(items.map((message) => message.parentId)).toEqual([null, first.userMessage.id]);
