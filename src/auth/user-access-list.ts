@@ -35,7 +35,5 @@ export class UserAccessList {
 }
 
 function hasSetting(access: UserAccess): boolean {
-  return (
-    access.disabled || access.tokenBudgetDaily !== null || access.tokenBudgetLifetime !== null || access.rateLimitPerMinute !== null
-  );
+  return access.disabled || access.tokenBudgetDaily !== null || access.tokenBudgetLifetime !== null || access.rateLimitPerMinute !== null;
 }

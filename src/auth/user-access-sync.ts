@@ -53,7 +53,10 @@ export class UserAccessSync {
     this.applyChange(access);
     if (this.redis === undefined) return;
     await this.redis.publish(this.channel, JSON.stringify(access)).catch((error: Error) => {
-      this.logger.warn({ error: error.message, userId: access.userId }, 'user access: could not publish a change; other instances reload it within a minute');
+      this.logger.warn(
+        { error: error.message, userId: access.userId },
+        'user access: could not publish a change; other instances reload it within a minute',
+      );
     });
   }
 

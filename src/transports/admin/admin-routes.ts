@@ -21,13 +21,26 @@ const hourMs = 3_600_000;
  */
 export function adminRoutes(
   app: FastifyInstance,
-  { authenticator, store, config, providers, userAccess }: Pick<ServerDependencies, 'authenticator' | 'store' | 'config' | 'providers' | 'userAccess'>,
+  {
+    authenticator,
+    store,
+    config,
+    providers,
+    userAccess,
+  }: Pick<ServerDependencies, 'authenticator' | 'store' | 'config' | 'providers' | 'userAccess'>,
 ): void {
   const routes = app.withTypeProvider<ZodTypeProvider>();
 
   routes.get(
     '/api/v1/admin/users',
-    { schema: { summary: 'Users with their usage, budgets and settings', tags, querystring: paginationQuerySchema, response: { 200: usersResponse } } },
+    {
+      schema: {
+        summary: 'Users with their usage, budgets and settings',
+        tags,
+        querystring: paginationQuerySchema,
+        response: { 200: usersResponse },
+      },
+    },
     async (request) => {
       await requireAdmin(authenticator, request.headers.authorization);
       const { items, total } = await store.listUsers(request.query);
@@ -65,7 +78,13 @@ export function adminRoutes(
 
   routes.get(
     '/api/v1/admin/providers',
-    { schema: { summary: "Providers' breakers, failures and time to first token over the last hour", tags, response: { 200: providersResponse } } },
+    {
+      schema: {
+        summary: "Providers' breakers, failures and time to first token over the last hour",
+        tags,
+        response: { 200: providersResponse },
+      },
+    },
     async (request) => {
       await requireAdmin(authenticator, request.headers.authorization);
       const since = new Date(Date.now() - hourMs);

@@ -15,7 +15,9 @@ export const userChangesBody = z
     /** Turns a minute; 0: no limit; null: the surface's rate limit. */
     rateLimitPerMinute: z.number().int().min(0).max(1_000_000).nullable().optional(),
   })
-  .refine((body) => Object.keys(body).length > 0, { message: 'Send at least one of disabled, tokenBudgetDaily, tokenBudgetLifetime, rateLimitPerMinute' });
+  .refine((body) => Object.keys(body).length > 0, {
+    message: 'Send at least one of disabled, tokenBudgetDaily, tokenBudgetLifetime, rateLimitPerMinute',
+  });
 
 const accessSchema = z.object({
   userId: z.string(),
