@@ -178,7 +178,7 @@ describe.skipIf(!servicesAvailable)('the admin API', () => {
     expect(await memberOutcomes(second)).toEqual(served);
     const open = io(`${second.url}/ai`, { forceNew: true, transports: ['websocket'], reconnection: false, auth: { token: memberToken } });
     sockets.push(open);
-    await new Promise((resolve) => open.once('connect', resolve));
+    await new Promise((resolve) => open.once('connect', () => resolve(undefined)));
     const ended = new Promise((resolve) => open.once('disconnect', resolve));
 
     const disabled = await patchMember({ disabled: true });
