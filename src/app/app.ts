@@ -2,6 +2,8 @@ import type { FastifyInstance } from 'fastify';
 import pino, { type Logger } from 'pino';
 import type { Server as SocketServer } from 'socket.io';
 import { Authenticator } from '../auth/authenticator.js';
+import { UserAccessList } from '../auth/user-access-list.js';
+import { UserAccessSync } from '../auth/user-access-sync.js';
 import type { Config } from '../config/config.js';
 import { Turns } from '../chat/turns.js';
 import { BackgroundTasks } from '../chat/background-tasks.js';
@@ -67,13 +69,22 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     throw error;
   }
   const providers = await ProviderRegistry.open(config);
+  // Who admins disabled or gave limits of their own, in memory: a request looks them up, never reads them.
+  const access = new UserAccessList();
   const authenticator = new Authenticator({
     jwtSecret: config.jwtSecret,
     jwksUrl: config.jwksUrl,
     findApiKeyOwner: (keyHash) => store.findApiKeyOwner(keyHash),
+    access,
   });
   // Loaded only with REDIS_URL: a single instance never needs the client.
   const redis = config.redisUrl === undefined ? undefined : await openLimitsRedis(config.redisUrl, logger);
+  const userAccess = await UserAccessSync.start({ list: access, store, logger, redis, prefix: config.durability.redisPrefix }).catch(
+    async (error: unknown) => {
+      await store.close();
+      throw error;
+    },
+  );
   const rateLimiter = new FlexibleRateLimiter(config.rateLimits, redis);
   // A reply cannot outlive the provider's total timeout; its slot's lease lasts a minute longer.
   const concurrency =
@@ -84,7 +95,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     redis === undefined
       ? new LocalBudgetLedger()
       : new RedisBudgetLedger(redis, config.rateLimits.redisKeyPrefix, config.resilience.timeouts.totalMs + 60_000, logger);
-  const guard = new TurnGuard(config.limits, store, providers.moderation(), rateLimiter, concurrency, budgets);
+  const guard = new TurnGuard(config.limits, store, providers.moderation(), rateLimiter, concurrency, budgets, access);
   if (config.limits.moderationModel !== undefined && providers.moderation() === undefined) {
     logger.warn('MODERATION=true needs the OpenAI provider (OPENAI_API_KEY or OPENAI_BASE_URL); messages are not moderated');
   }
@@ -148,6 +159,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     store,
     providers,
     authenticator,
+    userAccess,
     rateLimiter,
     guard,
     logger,
@@ -163,6 +175,15 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
   socketRedis?.on('error', (error: Error) => logger.warn({ error: error.message }, 'socket.io: redis connection error'));
   const io = await attachSocketServer(server.server, dependencies, socketSurfaces, socketRedis);
   const namespaces = [...new Set(socketEventTable.map(({ namespace }) => namespace))];
+  // A disabled user's sockets on this instance end now; their next handshake is refused.
+  userAccess.onChange((changed) => {
+    if (!changed.disabled) return;
+    for (const namespace of namespaces) {
+      for (const socket of io.of(namespace).sockets.values()) {
+        if ((socket.data as { identity?: { userId?: string } }).identity?.userId === changed.userId) socket.disconnect(true);
+      }
+    }
+  });
   metrics.watch({
     sockets: () => namespaces.map((namespace) => [namespace, io.of(namespace).sockets.size]),
     providers: () => providers.health(),
@@ -188,6 +209,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
       // The turns' last events reach the shared log before its connection goes.
       await turns.close();
       await guestRetention.stop();
+      await userAccess.close();
       await abandonedReplies.stop();
       await store.close();
       // Ends the Socket.IO adapter's reads of its stream.

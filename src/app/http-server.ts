@@ -19,6 +19,7 @@ import { shareLinkRoutes } from '../transports/sharing/share-link-routes.js';
 import { conversationExportRoutes } from '../transports/conversations/conversation-export-routes.js';
 import { dailyUsageRoute } from '../transports/usage/daily-usage-route.js';
 import { accountRoutes } from '../transports/accounts/account-routes.js';
+import { adminRoutes } from '../transports/admin/admin-routes.js';
 import { streamV2Routes } from '../transports/stream-v2/stream-v2-routes.js';
 import { installErrorHandler, parleyErrorBody, sendError } from '../http/error-handler.js';
 import { openAIErrorBody } from '../transports/openai/openai-error-body.js';
@@ -77,6 +78,7 @@ export async function buildServer(dependencies: ServerDependencies, logger: Logg
   conversationExportRoutes(app, dependencies);
   dailyUsageRoute(app, dependencies);
   accountRoutes(app, dependencies);
+  adminRoutes(app, dependencies);
   await app.register(chatSessionsRoutes, dependencies);
   await app.register(streamV2Routes, dependencies);
   await app.register(voiceAssistantPage);

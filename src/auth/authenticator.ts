@@ -2,6 +2,7 @@ import { createRemoteJWKSet, decodeProtectedHeader, errors as joseErrors, jwtVer
 import { AppError } from '../core/errors.js';
 import { localIdentity, type Identity } from '../core/identity.js';
 import { apiKeyPrefix, hashApiKey } from './api-key-secrets.js';
+import type { UserAccessList } from './user-access-list.js';
 
 export interface AuthenticatorOptions {
   /** HS256 secret. */
@@ -10,6 +11,8 @@ export interface AuthenticatorOptions {
   jwksUrl: string | undefined;
   /** Finds the owner of an unrevoked API key by its hash. */
   findApiKeyOwner: (keyHash: string) => Promise<string | undefined>;
+  /** Who admins disabled: their tokens and API keys are refused (account_disabled). */
+  access?: UserAccessList;
 }
 
 /**
@@ -17,7 +20,9 @@ export interface AuthenticatorOptions {
  * JWT_SECRET, an RS256 JWT from the JWKS_URL identity provider, or an API
  * key (`pk_…`). Without JWT_SECRET and JWKS_URL the server is in single-user
  * local mode. A credential that is present but invalid, expired or revoked
- * is refused, never downgraded to anonymous or local.
+ * is refused, never downgraded to anonymous or local; so is any credential
+ * of a user an admin disabled, checked here, where every surface resolves
+ * its identities.
  */
 export class Authenticator {
   private readonly secret: Uint8Array | undefined;
@@ -41,8 +46,11 @@ export class Authenticator {
   async identify(token: string | undefined): Promise<Identity | undefined> {
     if (this.localMode) return localIdentity;
     if (token === undefined || token === '') return undefined;
-    const userId = token.startsWith(apiKeyPrefix) ? await this.verifyApiKey(token) : await this.verifyJwt(token);
-    return { userId, kind: 'user' };
+    const identity = token.startsWith(apiKeyPrefix)
+      ? { userId: await this.verifyApiKey(token), kind: 'user' as const }
+      : await this.verifyJwt(token);
+    this.options.access?.refuseDisabled(identity.userId);
+    return identity;
   }
 
   /** Like identify, for surfaces that require a signed-in user. */
@@ -72,11 +80,12 @@ export class Authenticator {
     return owner;
   }
 
-  private async verifyJwt(token: string): Promise<string> {
+  private async verifyJwt(token: string): Promise<Identity> {
     try {
       const { payload } = await this.verifyBySigner(token);
       if (typeof payload.sub !== 'string' || payload.sub === '') throw new AppError('unauthorized', 'The token has no subject (sub) claim');
-      return payload.sub;
+      const admin = payload.admin === true || payload.role === 'admin';
+      return { userId: payload.sub, kind: 'user', ...(admin ? { admin } : {}) };
     } catch (error) {
       if (error instanceof AppError) throw error;
       if (error instanceof joseErrors.JWTExpired) throw new AppError('unauthorized', 'The token has expired');

@@ -4,6 +4,7 @@ import type { RateLimitBucket } from '../config/rate-limit-settings.js';
 import { LocalBudgetLedger, type BudgetLedger } from '../limits/budget-ledger.js';
 import { LocalConcurrencyLimiter, type ConcurrencyLimiter } from '../limits/concurrency-limiter.js';
 import type { RateLimiter } from '../limits/rate-limiter.js';
+import { UserAccessList } from '../auth/user-access-list.js';
 import type { ModerationProvider } from '../providers/chat-provider.js';
 import type { ChatStore } from '../store/chat-store.js';
 import { AppError } from '../core/errors.js';
@@ -28,7 +29,9 @@ export interface TurnClient {
  * the surface's request rate, concurrent turns per user, token budgets and,
  * when enabled, moderation.
  * The local user of single-user mode owns the server and is exempt from the
- * per-user limits (concurrency and budgets).
+ * per-user limits (concurrency and budgets). An admin's overrides for a user
+ * (UserAccessList, in memory) replace the server's budgets and the surface's
+ * rate limit for them.
  */
 export class TurnGuard {
   constructor(
@@ -38,6 +41,7 @@ export class TurnGuard {
     private readonly rateLimiter: RateLimiter,
     private readonly concurrency: ConcurrencyLimiter = new LocalConcurrencyLimiter(),
     private readonly budgets: BudgetLedger = new LocalBudgetLedger(),
+    private readonly access: UserAccessList = new UserAccessList(),
   ) {}
 
   /**
@@ -54,7 +58,7 @@ export class TurnGuard {
   ): Promise<() => void> {
     this.checkLength(content);
     const bucket = client?.bucket ?? 'default';
-    if (bucket !== 'none') await this.rateLimiter.consume(bucket, identity, client?.address);
+    if (bucket !== 'none') await this.consumeRate(bucket, identity, client?.address);
     if (identity.kind === 'local') {
       if (this.limits.moderationModel !== undefined) await this.checkModeration(content, this.limits.moderationModel, signal);
       return noop;
@@ -72,6 +76,22 @@ export class TurnGuard {
       releaseBudget();
       throw error;
     }
+  }
+
+  /** The surface's rate limit, or the admin's per-user one instead (0: none). */
+  private async consumeRate(bucket: RateLimitBucket, identity: Identity, address: string | undefined): Promise<void> {
+    const perMinute = identity.kind === 'user' ? this.access.of(identity.userId)?.rateLimitPerMinute : undefined;
+    if (perMinute === undefined || perMinute === null) return this.rateLimiter.consume(bucket, identity, address);
+    if (perMinute > 0) await this.rateLimiter.consumePerMinute(identity.userId, perMinute);
+  }
+
+  /** The server's token budgets, or the admin's overrides for this user (0: no limit). */
+  private budgetsOf(userId: string): { lifetimeTokenBudget: number; dailyTokenBudget: number } {
+    const access = this.access.of(userId);
+    return {
+      lifetimeTokenBudget: access?.tokenBudgetLifetime ?? this.limits.lifetimeTokenBudget,
+      dailyTokenBudget: access?.tokenBudgetDaily ?? this.limits.dailyTokenBudget,
+    };
   }
 
   private checkLength(content: string): void {
@@ -96,7 +116,7 @@ export class TurnGuard {
     background: boolean,
     signal: AbortSignal,
   ): Promise<() => void> {
-    const { lifetimeTokenBudget, dailyTokenBudget } = this.limits;
+    const { lifetimeTokenBudget, dailyTokenBudget } = this.budgetsOf(userId);
     if (lifetimeTokenBudget === 0 && dailyTokenBudget === 0) return noop;
     // A message has no more tokens than characters: its length bounds them without running the tokenizer
     // a second time at the turn's start (the engine counts them exactly once the turn is admitted).
@@ -123,14 +143,14 @@ export class TurnGuard {
    * the fact, so nothing is reserved.
    */
   async refuseSpentBudget(userId: string): Promise<void> {
-    const { lifetimeTokenBudget, dailyTokenBudget } = this.limits;
+    const { lifetimeTokenBudget, dailyTokenBudget } = this.budgetsOf(userId);
     if (lifetimeTokenBudget === 0 && dailyTokenBudget === 0) return;
     await this.budgetRoom(userId);
   }
 
   /** What is left of the user's budgets; throws forbidden when either is spent. */
   private async budgetRoom(userId: string): Promise<{ lifetimeRoom: number; todayRoom: number }> {
-    const { lifetimeTokenBudget, dailyTokenBudget } = this.limits;
+    const { lifetimeTokenBudget, dailyTokenBudget } = this.budgetsOf(userId);
     const usage = await this.store.getTokenUsage(userId);
     const lifetimeRoom = lifetimeTokenBudget > 0 ? lifetimeTokenBudget - usage.lifetimeTokens : Infinity;
     const todayRoom = dailyTokenBudget > 0 ? dailyTokenBudget - usage.todayTokens : Infinity;

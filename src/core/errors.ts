@@ -7,6 +7,7 @@ export const errorCodes = [
   'invalid_request',
   'unauthorized',
   'forbidden',
+  'account_disabled',
   'not_found',
   'payload_too_large',
   'rate_limited',

@@ -7,9 +7,15 @@ export interface Identity {
    * `anonymous`: a surface that allows guests (seeds 000 and 003).
    */
   kind: 'user' | 'local' | 'anonymous';
+  /**
+   * May use the admin API: a token with the claim `admin: true` or
+   * `role: "admin"` (a built-in account's first one carries it), or the
+   * local user, who owns the server. API keys never do.
+   */
+  admin?: boolean;
 }
 
-export const localIdentity: Identity = { userId: 'local', kind: 'local' };
+export const localIdentity: Identity = { userId: 'local', kind: 'local', admin: true };
 
 /** A guest on a surface that allows one; `id` is the socket's id or an unguessable session id. */
 export function anonymousIdentity(id: string): Identity {

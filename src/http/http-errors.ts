@@ -6,6 +6,7 @@ export const httpStatusByCode: Record<ErrorCode, number> = {
   invalid_request: 400,
   unauthorized: 401,
   forbidden: 403,
+  account_disabled: 403,
   not_found: 404,
   payload_too_large: 413,
   rate_limited: 429,

@@ -1,4 +1,5 @@
 import type { Authenticator } from '../auth/authenticator.js';
+import type { UserAccessSync } from '../auth/user-access-sync.js';
 import type { Config } from '../config/config.js';
 import type { TurnGuard } from '../chat/turn-guard.js';
 import type { Turns } from '../chat/turns.js';
@@ -27,6 +28,8 @@ export interface ServerDependencies {
   store: ChatStore;
   providers: ProviderRegistry;
   authenticator: Authenticator;
+  /** Applies an admin's change to a user's access here and on every instance. */
+  userAccess: UserAccessSync;
   logger: Logger;
   /** For requests that do not run a turn (embeddings, queued jobs); turns are limited by the engine. */
   rateLimiter: RateLimiter;

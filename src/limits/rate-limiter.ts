@@ -7,6 +7,8 @@ import type { Identity } from '../core/identity.js';
 /** Draws one request from a bucket, or throws rate_limited with the seconds to wait. */
 export interface RateLimiter {
   consume(bucket: RateLimitBucket, identity: Identity, clientAddress: string | undefined): Promise<void>;
+  /** Draws one turn from a user's own limit an admin set (turns a minute), in place of the surface's. */
+  consumePerMinute(userId: string, perMinute: number): Promise<void>;
 }
 
 /**
@@ -35,9 +37,17 @@ export class FlexibleRateLimiter implements RateLimiter {
       await limiter.consume(`${bucket}:user:${identity.userId}`);
       if (anonymous && clientAddress !== undefined) await limiter.consume(`${bucket}:address:${clientAddress}`);
     } catch (rejection) {
-      if (!(rejection instanceof RateLimiterRes)) throw rejection;
-      const retryAfterSeconds = Math.max(1, Math.ceil(rejection.msBeforeNext / 1000));
-      throw new AppError('rate_limited', `Too many requests: try again in ${retryAfterSeconds} s`, { retryAfterSeconds, retryable: true });
+      throw rateLimited(rejection);
+    }
+  }
+
+  async consumePerMinute(userId: string, perMinute: number): Promise<void> {
+    const name = `per-user:${perMinute}`;
+    if (!this.limiters.has(name)) this.limiters.set(name, this.create(name, { points: perMinute, windowSeconds: 60 }));
+    try {
+      await this.limiters.get(name)?.consume(userId);
+    } catch (rejection) {
+      throw rateLimited(rejection);
     }
   }
 
@@ -56,4 +66,10 @@ export class FlexibleRateLimiter implements RateLimiter {
     if (this.redis === undefined) return new RateLimiterMemory(options);
     return new RateLimiterRedis({ ...options, storeClient: this.redis, insuranceLimiter: new RateLimiterMemory(options) });
   }
+}
+
+function rateLimited(rejection: unknown): unknown {
+  if (!(rejection instanceof RateLimiterRes)) return rejection;
+  const retryAfterSeconds = Math.max(1, Math.ceil(rejection.msBeforeNext / 1000));
+  return new AppError('rate_limited', `Too many requests: try again in ${retryAfterSeconds} s`, { retryAfterSeconds, retryable: true });
 }

@@ -278,6 +278,64 @@ export interface Account {
   createdAt: string;
 }
 
+/**
+ * What an admin set for one user: disabled (every credential of theirs is
+ * refused), and overrides of the server's limits. null: the server's
+ * setting; 0: no limit (as in the server's settings).
+ */
+export interface UserAccess {
+  userId: string;
+  disabled: boolean;
+  /** Tokens a UTC day, instead of TOKEN_BUDGET_DAILY. */
+  tokenBudgetDaily: number | null;
+  /** Tokens in all, instead of TOKEN_BUDGET_LIFETIME. */
+  tokenBudgetLifetime: number | null;
+  /** Turns a minute, instead of the surface's rate limit. */
+  rateLimitPerMinute: number | null;
+}
+
+/** Fields to change; a field left out keeps its value, null clears an override. */
+export type UserAccessChanges = Partial<Omit<UserAccess, 'userId'>>;
+
+/** One user as the admin API lists them. */
+export interface UserSummary {
+  userId: string;
+  /** Set for built-in accounts. */
+  email: string | null;
+  accountRole: Account['role'] | null;
+  createdAt: string;
+  lastUsedAt: string | null;
+  todayTokens: number;
+  totalTokens: number;
+  conversationsCount: number;
+  access: UserAccess;
+}
+
+/** One admin action. */
+export interface AuditEntry {
+  id: string;
+  actorUserId: string;
+  /** What was done, as `noun.verb` (`user.update`). */
+  action: string;
+  targetUserId: string | null;
+  details: Record<string, unknown>;
+  createdAt: string;
+}
+
+export type NewAuditEntry = Omit<AuditEntry, 'id' | 'createdAt'>;
+
+/** One provider's ended replies since a moment, from the messages table. */
+export interface ProviderTurnStats {
+  provider: string;
+  /** Ended replies (complete, interrupted or failed). */
+  turns: number;
+  failed: number;
+  interrupted: number;
+  /** Nearest-rank percentiles of time to first token over the replies that had one; null without any. */
+  timeToFirstTokenP50Ms: number | null;
+  timeToFirstTokenP99Ms: number | null;
+}
+
 export interface ChatStore {
   /** Which database this is, for logs and /health. */
   readonly kind: 'sqlite' | 'postgres';
@@ -391,4 +449,26 @@ export interface ChatStore {
   revokeApiKey(userId: string, keyId: string): Promise<boolean>;
   /** The owner of the unrevoked key with this hash. */
   findApiKeyOwner(keyHash: string): Promise<string | undefined>;
+
+  /** Known users (guests left out), oldest first, with their usage today and in total and their access settings. */
+  listUsers(page: Page): Promise<PageResult<UserSummary>>;
+  /** Every user who is disabled or has an override: what each instance keeps in memory. */
+  listUserAccess(): Promise<UserAccess[]>;
+  /** The user's access settings; undefined for a user the store has never seen. */
+  getUserAccess(userId: string): Promise<UserAccess | undefined>;
+  /**
+   * Applies the changes and appends the audit entry (its details completed
+   * with `before` and `after`) in one atomic write; undefined, writing
+   * nothing, for a user the store has never seen.
+   */
+  updateUserAccess(
+    userId: string,
+    changes: UserAccessChanges,
+    audit: Omit<NewAuditEntry, 'targetUserId'>,
+  ): Promise<{ before: UserAccess; after: UserAccess } | undefined>;
+  appendAudit(entry: NewAuditEntry): Promise<AuditEntry>;
+  /** Newest first. */
+  listAudit(page: Page): Promise<PageResult<AuditEntry>>;
+  /** Each provider's replies that ended since `since`, with their time-to-first-token percentiles. */
+  providerTurnStats(since: Date): Promise<ProviderTurnStats[]>;
 }

@@ -14,6 +14,12 @@ export interface UsersTable {
   total_tokens: Generated<number>;
   created_at: string;
   last_used_at: string | null;
+  /** 1 when an admin disabled the user: their tokens and API keys are refused (0010). */
+  disabled: Generated<number>;
+  /** An admin's overrides of the server's budgets and rate limit; null: the server's (0010). */
+  token_budget_daily: number | null;
+  token_budget_lifetime: number | null;
+  rate_limit_per_minute: number | null;
 }
 
 export interface ConversationsTable {
@@ -112,6 +118,17 @@ export interface ConversationSummariesTable {
   created_at: string;
 }
 
+/** Every admin action: who did what to whom, when (0010). */
+export interface AuditLogTable {
+  id: string;
+  actor_user_id: string;
+  action: string;
+  target_user_id: string | null;
+  /** JSON object. */
+  details: string;
+  created_at: string;
+}
+
 export interface DatabaseSchema {
   users: UsersTable;
   conversations: ConversationsTable;
@@ -122,6 +139,7 @@ export interface DatabaseSchema {
   accounts: AccountsTable;
   conversation_summaries: ConversationSummariesTable;
   instances: InstancesTable;
+  audit_log: AuditLogTable;
 }
 
 export type ConversationRow = Selectable<ConversationsTable>;

@@ -34,6 +34,7 @@ import type {
   ConversationSummary,
   NewConversationSummary,
 } from './chat-store.js';
+import { AdminQueries } from './admin-queries.js';
 import { ChatWrites } from './chat-writes.js';
 import type { ChatDatabase, ConversationRow, MessageRow } from './database-schema.js';
 import { searchStatement } from './message-search.js';
@@ -50,6 +51,7 @@ export class KyselyChatStore implements ChatStore {
   readonly kind: StoreDatabase['kind'];
   private readonly db: ChatDatabase;
   private readonly writes: ChatWrites;
+  private readonly admin: AdminQueries;
 
   /**
    * @param instanceId This process's instance, under which it writes its
@@ -62,6 +64,7 @@ export class KyselyChatStore implements ChatStore {
     this.kind = database.kind;
     this.db = database.db;
     this.writes = new ChatWrites(database.db);
+    this.admin = new AdminQueries(database.db, database);
   }
 
   /**
@@ -794,6 +797,14 @@ export class KyselyChatStore implements ChatStore {
       .executeTakeFirst();
     return row?.user_id;
   }
+
+  listUsers: ChatStore['listUsers'] = (page) => this.admin.listUsers(page);
+  listUserAccess: ChatStore['listUserAccess'] = () => this.admin.listUserAccess();
+  getUserAccess: ChatStore['getUserAccess'] = (userId) => this.admin.getUserAccess(userId);
+  updateUserAccess: ChatStore['updateUserAccess'] = (userId, changes, audit) => this.admin.updateUserAccess(userId, changes, audit);
+  appendAudit: ChatStore['appendAudit'] = (entry) => this.admin.appendAudit(entry);
+  listAudit: ChatStore['listAudit'] = (page) => this.admin.listAudit(page);
+  providerTurnStats: ChatStore['providerTurnStats'] = (since) => this.admin.providerTurnStats(since);
 
   private selectMessage(userId: string, messageId: string, conversationId: string): Promise<MessageRow | undefined> {
     return this.db

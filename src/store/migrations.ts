@@ -42,6 +42,7 @@ function migrationProvider(types: ColumnTypes): MigrationProvider {
       '0007_accounts': { up: (db) => createAccounts(db, types) },
       '0008_message_tree': { up: (db) => createMessageTree(db, types) },
       '0009_conversation_summaries': { up: (db) => createConversationSummaries(db, types) },
+      '0010_admin': { up: (db) => createAdmin(db, types) },
     }),
   };
 }
@@ -308,6 +309,30 @@ async function createMessageTree(db: Kysely<unknown>, types: ColumnTypes): Promi
     where earlier.conversation_id = messages.conversation_id and earlier.id < messages.id) where parent_id is null`.execute(db);
   await sql`update conversations set active_message_id = (select max(messages.id) from messages
     where messages.conversation_id = conversations.id) where active_message_id is null`.execute(db);
+}
+
+/**
+ * What an admin sets per user (src/transports/admin/): disabled, and
+ * overrides of the server's token budgets and rate limit (null: the
+ * server's setting); and the audit log of every admin action. The log keeps
+ * no foreign key: an entry outlives the users it names.
+ */
+async function createAdmin(db: Kysely<unknown>, types: ColumnTypes): Promise<void> {
+  await addColumnIfMissing(db, types, 'users', 'disabled', sql`integer not null default 0`);
+  await addColumnIfMissing(db, types, 'users', 'token_budget_daily', sql.raw(types.bigint));
+  await addColumnIfMissing(db, types, 'users', 'token_budget_lifetime', sql.raw(types.bigint));
+  await addColumnIfMissing(db, types, 'users', 'rate_limit_per_minute', sql`integer`);
+  await db.schema
+    .createTable('audit_log')
+    .ifNotExists()
+    .addColumn('id', 'text', (column) => column.primaryKey())
+    .addColumn('actor_user_id', 'text', (column) => column.notNull())
+    .addColumn('action', 'text', (column) => column.notNull())
+    .addColumn('target_user_id', 'text')
+    // JSON: what the action changed (before and after).
+    .addColumn('details', 'text', (column) => column.notNull())
+    .addColumn('created_at', types.timestamp, (column) => column.notNull())
+    .execute();
 }
 
 async function addColumnIfMissing(

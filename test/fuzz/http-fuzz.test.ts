@@ -112,6 +112,7 @@ describe('HTTP fuzzing over the route table', () => {
       '/api/v1/chat/messages',
       '/api/v2/ai/chat/stream',
       '/api/v1/api-keys/:id',
+      '/api/v1/admin/users/:userId',
     ]) {
       expect(urls).toContain(url);
     }

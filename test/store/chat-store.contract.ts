@@ -50,6 +50,7 @@ export function defineChatStoreContract(open: () => Promise<ContractSubject>): v
   defineAccountTests(store);
   defineRenameAndSummaryTests(store);
   defineMessageTreeTests(store);
+  defineAdminTests(store);
 }
 
 /** JWT subjects are arbitrary text, not UUIDs. */
@@ -1028,5 +1029,121 @@ function defineMessageTreeTests(store: () => ChatStore): void {
     expect(contents(items)).toEqual(['imported question', 'imported answer', 'follow-up', '']);
     expect(items.map((item) => item.parentId)).toEqual([null, items[0]!.id, items[1]!.id, items[2]!.id]);
     expect(next.userMessage.parentId).toBe(items[1]!.id);
+  });
+}
+
+function defineAdminTests(store: () => ChatStore): void {
+  /** Pages through every user, since the suite's other tests add users too. */
+  async function everyUser() {
+    const first = await store().listUsers({ page: 1, limit: 1000 });
+    return first.items;
+  }
+
+  it('lists users with their usage today and in total, conversation counts and account, leaving guests out', async () => {
+    const userId = newUserId();
+    const conversation = await converse(store(), userId, 2);
+    await store().createConversation(userId, { surface: 'chat-sessions' });
+    const guest = `anonymous:${randomUUID()}`;
+    await converse(store(), guest, 1);
+    const email = `${randomUUID()}@example.com`;
+    const account = await store().createAccount({ email, passwordHash: 'x' });
+    const users = await everyUser();
+    expect(conversation).not.toBe('');
+    expect(users.find((user) => user.userId === userId)).toMatchObject({
+      email: null,
+      accountRole: null,
+      todayTokens: 30,
+      totalTokens: 30,
+      conversationsCount: 2,
+      access: { userId, disabled: false, tokenBudgetDaily: null, tokenBudgetLifetime: null, rateLimitPerMinute: null },
+    });
+    expect(users.find((user) => user.userId === account.userId)).toMatchObject({ email, accountRole: account.role, totalTokens: 0 });
+    expect(users.some((user) => user.userId === guest)).toBe(false);
+    const paged = await store().listUsers({ page: 2, limit: 1 });
+    expect(paged.items).toHaveLength(1);
+    expect(paged.total).toBe(users.length);
+    expect(paged.items[0]?.userId).toBe(users[1]?.userId);
+  });
+
+  it('updates access settings with an audit entry in the same write, null clearing an override', async () => {
+    const userId = newUserId();
+    await converse(store(), userId, 1);
+    const actorUserId = newUserId();
+    const changed = await store().updateUserAccess(
+      userId,
+      { disabled: true, tokenBudgetDaily: 500, rateLimitPerMinute: 3 },
+      { actorUserId, action: 'user.update', details: { request: 'first' } },
+    );
+    expect(changed?.before).toEqual({
+      userId,
+      disabled: false,
+      tokenBudgetDaily: null,
+      tokenBudgetLifetime: null,
+      rateLimitPerMinute: null,
+    });
+    expect(changed?.after).toEqual({ userId, disabled: true, tokenBudgetDaily: 500, tokenBudgetLifetime: null, rateLimitPerMinute: 3 });
+    expect(await store().getUserAccess(userId)).toEqual(changed?.after);
+    expect((await store().listUserAccess()).find((access) => access.userId === userId)).toEqual(changed?.after);
+
+    const cleared = await store().updateUserAccess(
+      userId,
+      { disabled: false, tokenBudgetDaily: null, rateLimitPerMinute: undefined },
+      { actorUserId, action: 'user.update', details: {} },
+    );
+    expect(cleared?.after).toEqual({ userId, disabled: false, tokenBudgetDaily: null, tokenBudgetLifetime: null, rateLimitPerMinute: 3 });
+    await store().updateUserAccess(userId, { rateLimitPerMinute: null }, { actorUserId, action: 'user.update', details: {} });
+    expect((await store().listUserAccess()).some((access) => access.userId === userId)).toBe(false);
+
+    const audit = await store().listAudit({ page: 1, limit: 1000 });
+    const mine = audit.items.filter((entry) => entry.actorUserId === actorUserId);
+    expect(mine).toHaveLength(3);
+    // Newest first.
+    expect(mine[2]).toMatchObject({
+      action: 'user.update',
+      targetUserId: userId,
+      details: { request: 'first', before: changed?.before, after: changed?.after },
+    });
+    expect(Date.parse(mine[2]!.createdAt)).toBeGreaterThan(Date.now() - 60_000);
+    expect(mine[0]!.id > mine[1]!.id && mine[1]!.id > mine[2]!.id).toBe(true);
+  });
+
+  it('refuses to update a user it has never seen, writing no audit entry', async () => {
+    const before = (await store().listAudit({ page: 1, limit: 1 })).total;
+    const missing = newUserId();
+    expect(
+      await store().updateUserAccess(missing, { disabled: true }, { actorUserId: 'admin', action: 'user.update', details: {} }),
+    ).toBeUndefined();
+    expect(await store().getUserAccess(missing)).toBeUndefined();
+    expect((await store().listAudit({ page: 1, limit: 1 })).total).toBe(before);
+  });
+
+  it('appends audit entries and pages through them newest first', async () => {
+    const actorUserId = newUserId();
+    const first = await store().appendAudit({ actorUserId, action: 'test.one', targetUserId: null, details: { n: 1 } });
+    const second = await store().appendAudit({ actorUserId, action: 'test.two', targetUserId: 'someone', details: { n: 2 } });
+    expect(second).toMatchObject({ actorUserId, action: 'test.two', targetUserId: 'someone', details: { n: 2 } });
+    const page = await store().listAudit({ page: 1, limit: 2 });
+    expect(page.items.map((entry) => entry.id)).toEqual([second.id, first.id]);
+    expect(page.total).toBeGreaterThanOrEqual(2);
+    expect((await store().listAudit({ page: 2, limit: 1 })).items[0]?.id).toBe(first.id);
+  });
+
+  it("counts each provider's ended replies since a moment with their time-to-first-token percentiles", async () => {
+    const provider = `provider-${randomUUID()}`;
+    const userId = newUserId();
+    const since = new Date(Date.now() - 1000);
+    let target = newTarget();
+    for (let turn = 1; turn <= 10; turn += 1) {
+      const started = await begin(store(), userId, target);
+      await finish(store(), started, { provider, timeToFirstTokenMs: turn * 10 });
+      target = { kind: 'existing', conversationId: started.conversation.id };
+    }
+    await finish(store(), await begin(store(), userId, target), { provider, status: 'failed', timeToFirstTokenMs: null });
+    await finish(store(), await begin(store(), userId, target), { provider, status: 'interrupted', timeToFirstTokenMs: null });
+    // In progress: not counted.
+    await begin(store(), userId, target);
+    const stats = (await store().providerTurnStats(since)).find((row) => row.provider === provider);
+    expect(stats).toEqual({ provider, turns: 12, failed: 1, interrupted: 1, timeToFirstTokenP50Ms: 50, timeToFirstTokenP99Ms: 100 });
+    expect((await store().providerTurnStats(new Date(Date.now() + 60_000))).find((row) => row.provider === provider)).toBeUndefined();
   });
 }

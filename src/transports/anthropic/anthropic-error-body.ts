@@ -13,6 +13,7 @@ const errorTypes: Partial<Record<ErrorCode, string>> = {
   payload_too_large: 'request_too_large',
   unauthorized: 'authentication_error',
   forbidden: 'permission_error',
+  account_disabled: 'permission_error',
   rate_limited: 'rate_limit_error',
   concurrency_limited: 'rate_limit_error',
   provider_rate_limited: 'rate_limit_error',

@@ -11,6 +11,7 @@ const errorTypes: Partial<Record<ErrorCode, string>> = {
   payload_too_large: 'invalid_request_error',
   unauthorized: 'authentication_error',
   forbidden: 'permission_error',
+  account_disabled: 'permission_error',
   rate_limited: 'rate_limit_error',
   provider_rate_limited: 'rate_limit_error',
 };
