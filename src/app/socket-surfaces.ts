@@ -15,11 +15,13 @@ export interface NamespaceEvents {
   /** Which surface's error shape answers a refused event. */
   surface: 'ai-namespace' | 'stream-v2' | 'voice';
   events: Readonly<Record<string, ClientEventEntry>>;
+  /** The handshake `auth` field naming a stored resource the whole connection acts on, if any. */
+  handshakeIdField?: string;
 }
 
 /** Every client event of every surface above, by namespace (seeds 003 and 004 share the default one). */
 export const socketEventTable: readonly NamespaceEvents[] = [
   { namespace: '/', surface: 'stream-v2', events: streamV2ClientEvents },
-  { namespace: '/', surface: 'voice', events: voiceClientEvents },
+  { namespace: '/', surface: 'voice', events: voiceClientEvents, handshakeIdField: 'conversationId' },
   { namespace: '/ai', surface: 'ai-namespace', events: aiNamespaceClientEvents },
 ];

@@ -7,7 +7,7 @@ import { signToken, testJwtSecret } from '../support/tokens.js';
 import { startUpstreamHarness, type UpstreamHarness } from '../support/upstream-harness.js';
 import { intrudersOf, type Intruder } from './intruders.js';
 import { createOwnerRecords, type OwnerRecords } from './owner-records.js';
-import { probeEvent, probeRoute, type Probe } from './probes.js';
+import { probeEvent, probeHandshake, probeRoute, type Probe } from './probes.js';
 
 /**
  * Generated from the route table (App.routes) and the socket event tables:
@@ -33,6 +33,11 @@ const matrix: string[] = [];
 
 const idEvents = socketEventTable.flatMap(({ namespace, events }) =>
   Object.entries(events).flatMap(([event, entry]) => (entry.idField === undefined ? [] : [{ namespace, event, idField: entry.idField }])),
+);
+
+/** Handshake `auth` fields that name a record for the whole connection (the voice assistant's conversationId). */
+const idHandshakes = socketEventTable.flatMap(({ namespace, handshakeIdField }) =>
+  handshakeIdField === undefined ? [] : [{ namespace, idField: handshakeIdField }],
 );
 
 beforeAll(async () => {
@@ -121,6 +126,7 @@ describe('authorization matrix over the route and event tables', () => {
       expect(covered).toContain(route);
     }
     expect(idEvents.map(({ event }) => event).sort()).toEqual(['ai:chat', 'chat:start', 'turn:resume', 'turn:resume']);
+    expect(idHandshakes).toEqual([{ namespace: '/', idField: 'conversationId' }]);
     expect(intruders.map((intruder) => intruder.name)).toHaveLength(6);
   });
 
@@ -170,6 +176,25 @@ describe('authorization matrix over the route and event tables', () => {
     expect(differing).toEqual([]);
   });
 
+  it('answers every intruder alike on every handshake option that names a record, showing nothing of the owner', async () => {
+    const differing: string[] = [];
+    for (const { namespace, idField } of idHandshakes) {
+      for (const intruder of intruders) {
+        const outcomes = new Map<string, string[]>();
+        for (const id of ids) {
+          const probe = await probeHandshake(harness.server.url, namespace, idField, intruder.token, id);
+          const where = `${intruder.name}: auth.${idField} on ${namespace} with ${id}`;
+          expect(probe.outcome, where).toMatch(/^connect_error /);
+          expectNoLeak(probe, id, where);
+          outcomes.set(probe.outcome, [...(outcomes.get(probe.outcome) ?? []), id]);
+        }
+        matrix.push(`auth.${idField} on ${namespace} | ${intruder.name} | ${[...outcomes.keys()].join(' / ')}`);
+        if (outcomes.size > 1) differing.push(`${intruder.name}: auth.${idField} on ${namespace}: ${JSON.stringify([...outcomes])}`);
+      }
+    }
+    expect(differing).toEqual([]);
+  });
+
   it('shows intruders nothing of the owner on any other route', { timeout: 60_000 }, async () => {
     const others = readableRoutes().filter((route) => !idRoutes.includes(route));
     for (const route of others) {
@@ -215,6 +240,12 @@ describe('authorization matrix over the route and event tables', () => {
         answers.some((outcome) => !outcome.includes('error') && outcome !== 'silence'),
         `${event}: ${answers.join(' | ')}`,
       ).toBe(true);
+    }
+    for (const { namespace, idField } of idHandshakes) {
+      const answers = [];
+      for (const id of Object.values(owner.ids))
+        answers.push((await probeHandshake(harness.server.url, namespace, idField, ownerToken, id)).outcome);
+      expect(answers, `auth.${idField}: ${answers.join(' | ')}`).toContain('connected');
     }
   });
 });

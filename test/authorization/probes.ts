@@ -118,3 +118,39 @@ export async function probeEvent(
     socket.close();
   }
 }
+
+/**
+ * A handshake whose `auth` names a record (`idField`, the voice assistant's
+ * conversationId): refused with connect_error, or connected, which is the
+ * answer the owner must get for at least one of their ids.
+ */
+export async function probeHandshake(
+  baseUrl: string,
+  namespace: string,
+  idField: string,
+  token: string | undefined,
+  id: string,
+): Promise<Probe> {
+  const socket: Socket = io(`${baseUrl}${namespace}`, {
+    forceNew: true,
+    transports: ['websocket'],
+    reconnection: false,
+    auth: { ...(token === undefined ? {} : { token }), [idField]: id },
+  });
+  try {
+    const outcome = await new Promise<string>((resolve) => {
+      const timer = setTimeout(() => resolve('silence'), 5000);
+      const finish = (outcome: string) => {
+        clearTimeout(timer);
+        resolve(outcome);
+      };
+      socket.on('connect', () => finish('connected'));
+      socket.on('connect_error', (error: Error & { data?: { code?: string; field?: string } }) =>
+        finish(`connect_error ${error.data?.code} ${error.data?.field} ${error.message}`),
+      );
+    });
+    return { outcome: withoutId(outcome, id), text: outcome };
+  } finally {
+    socket.close();
+  }
+}

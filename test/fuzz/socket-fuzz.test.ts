@@ -260,18 +260,38 @@ describe('Socket.IO fuzzing over every client event', () => {
   });
 
   it('answers any handshake auth with a connection it serves or a well-formed connect_error', { timeout: 20_000 }, async () => {
+    const { existingIds, tokens } = signedIn.vocabulary;
+    // Handshake id fields (the voice assistant's conversationId) get the fuzzer's records, another user's, and odd values.
+    const idFields = socketEventTable.flatMap(({ handshakeIdField }) => (handshakeIdField === undefined ? [] : [handshakeIdField]));
     const auths = fc.dictionary(
-      fc.constantFrom('token', 'userId', '__proto__', 'constructor'),
-      fc.oneof(fc.constantFrom(...signedIn.vocabulary.tokens), fc.jsonValue({ maxDepth: 2 }), fc.string({ unit: 'binary', maxLength: 40 })),
+      fc.constantFrom('token', 'userId', ...idFields, '__proto__', 'constructor'),
+      fc.oneof(
+        fc.constantFrom(...tokens),
+        fc.constantFrom(...existingIds),
+        fc.jsonValue({ maxDepth: 2 }),
+        fc.string({ unit: 'binary', maxLength: 40 }),
+      ),
       { maxKeys: 3 },
     );
     const namespaces = [...new Set(socketEventTable.map(({ namespace }) => namespace))];
     const property = fc.asyncProperty(auths, fc.constantFrom(...namespaces), async (auth, namespace) => {
       const socket = await RecordedSocket.open(signedIn.server.url, namespace, auth).catch(
-        (error: Error & { data?: { code?: unknown } }) => {
+        (error: Error & { data?: { code?: unknown; field?: unknown } }) => {
+          const where = `${namespace} refused ${describeValue(auth)}: ${error.message}`;
           expect(error.message, describeValue(auth)).not.toBe('');
           expect(error.message).not.toMatch(/\n\s+at /);
-          expect(error.data?.code, `${namespace} refused ${describeValue(auth)}: ${error.message}`).toBe('unauthorized');
+          if (error.data?.field === undefined) expect(error.data, where).toEqual({ code: 'unauthorized' });
+          else {
+            // Only a refusal of a handshake id field names a field, and only on a namespace that reads it.
+            const readers = socketEventTable
+              .filter((entry) => entry.handshakeIdField === error.data?.field)
+              .map((entry) => entry.namespace);
+            expect(readers, where).toContain(namespace);
+            expect(error.data, where).toEqual({
+              code: expect.stringMatching(/^(unauthorized|not_found|invalid_request)$/),
+              field: error.data?.field,
+            });
+          }
           return undefined;
         },
       );
@@ -282,7 +302,18 @@ describe('Socket.IO fuzzing over every client event', () => {
         socket.close();
       }
     });
-    await fc.assert(property, { seed: seedFor(fixedSeed(), 'handshake'), numRuns: Math.max(runsPerEvent, 10), endOnFailure: true });
+    // Always tried: joining the fuzzer's own /ai conversation and chat session, another user's, and a guest asking for one.
+    const [fuzzerToken] = tokens;
+    const joins = [existingIds[1], existingIds[3], existingIds[5]].map((conversationId): [Record<string, unknown>, string] => [
+      { token: fuzzerToken, conversationId },
+      '/',
+    ]);
+    await fc.assert(property, {
+      seed: seedFor(fixedSeed(), 'handshake'),
+      numRuns: Math.max(runsPerEvent, 10),
+      endOnFailure: true,
+      examples: [...joins, [{ conversationId: existingIds[3] }, '/']],
+    });
   });
 
   it('leaves both servers healthy and chatting on every namespace, with no unhandled rejection, warning or polluted prototype', async () => {

@@ -53,7 +53,7 @@ export interface ClientToServerEvents {
   interrupt: () => void;
 }
 
-/** Every client event of the voice assistant; none names a stored resource (the conversation is the connection's). */
+/** Every client event of the voice assistant; none names a stored resource (the connection's conversation is set at the handshake). */
 export const voiceClientEvents: ClientEventTable<ClientToServerEvents> = {
   'audio-stream': {},
   'text-message': {},

@@ -8,7 +8,7 @@ import type { TurnClient } from '../../chat/turn-guard.js';
 import type { SurfaceSettings } from '../../config/surface-defaults.js';
 import type { VoiceSettings } from '../../config/voice-settings.js';
 import type { RateLimiter } from '../../limits/rate-limiter.js';
-import type { StoredMessage } from '../../store/chat-store.js';
+import type { ConversationTarget, StoredMessage } from '../../store/chat-store.js';
 import type { DecoderSlots } from '../../voice/decoder-slots.js';
 import { RecordingDecoder } from '../../voice/recording-decoder.js';
 import type { SpeechToText, TextToSpeech } from '../../voice/speech-engines.js';
@@ -31,8 +31,11 @@ export interface VoiceClient {
   /** Resolved on first use and kept; rejects with unauthorized for a bad token. */
   identity(): Promise<Identity>;
   address: string | undefined;
-  /** The key of the connection's conversation: history lasts as long as the connection. */
-  conversationKey: string;
+  /**
+   * The connection's conversation: its own, keyed by the socket (history lasts
+   * as long as the connection), or the user's conversation it joined.
+   */
+  target: ConversationTarget;
   emit<Event extends keyof ServerToClientEvents>(event: Event, ...payload: Parameters<ServerToClientEvents[Event]>): void;
 }
 
@@ -183,11 +186,11 @@ export class VoiceSession {
     signal: AbortSignal,
   ): Promise<StoredMessage | undefined> {
     const { surface } = this.dependencies;
-    // A voice reply is worth its audio, on this connection (whose history it is): the turn ends with the socket.
+    // A voice reply is worth its audio, on this connection: the turn ends with the socket.
     const events = this.dependencies.turns.start(
       {
         identity,
-        target: { kind: 'keyed', clientKey: this.client.conversationKey, create: { surface: 'voice' } },
+        target: this.client.target,
         content: text,
         options: surface,
         signal,
