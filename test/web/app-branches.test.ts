@@ -159,14 +159,28 @@ describe.skipIf(!chromiumAvailable)('the web app’s branches, titles and summar
   });
 
   it('renames a conversation in the sidebar, on the server too, and the name survives a reload', async () => {
+    const renames: unknown[] = [];
+    page.on('request', (request) => void (request.method() === 'PATCH' && renames.push(request.postDataJSON())));
     await page.getByRole('button', { name: 'Rename Capital cities of Europe' }).click();
     await page.getByRole('textbox', { name: 'New title' }).fill('Geography homework');
     await page.keyboard.press('Enter');
     await expect.poll(sidebarTitle).toBe('Geography homework');
+    expect(await page.locator('#chat-title').textContent()).toBe('Geography homework');
     await expect.poll(() => sessionTitle(sessionId)).toBe('Geography homework');
+    // Enter saves once; the field's blur as it closes sends nothing more.
+    expect(renames).toEqual([{ title: 'Geography homework' }]);
     await page.reload();
     await expect.poll(sidebarTitle).toBe('Geography homework');
     await countOf(page.locator('#sidebar .session-open', { hasText: 'Capital cities of Europe' })).toBe(0);
+
+    // Esc leaves the title as it was.
+    await page.getByRole('button', { name: 'Rename Geography homework' }).click();
+    await page.getByRole('textbox', { name: 'New title' }).fill('Not this one');
+    await page.keyboard.press('Escape');
+    await countOf(page.getByRole('textbox', { name: 'New title' })).toBe(0);
+    expect(await sidebarTitle()).toBe('Geography homework');
+    expect(renames).toHaveLength(1);
+    expect(await sessionTitle(sessionId)).toBe('Geography homework');
   });
 
   it('shows which model wrote each reply after another model is picked', async () => {
@@ -218,6 +232,15 @@ describe.skipIf(!chromiumAvailable)('the web app’s branches, titles and summar
     await note.getByText('Earlier conversation summarized').click();
     await expect.poll(() => content.isVisible()).toBe(true);
     expect(await note.getAttribute('open')).not.toBeNull();
+
+    // Editing the first question starts a branch the summary does not stand for: the note goes with the old branch.
+    await message('user').getByRole('button', { name: 'Edit' }).click();
+    await page.getByRole('textbox', { name: 'Edit message' }).fill('A fresh start');
+    await page.getByRole('button', { name: 'Save and send' }).click();
+    await textsOf(messagesOf(page, 'user')).toEqual(['A fresh start']);
+    await countOf(note).toBe(0);
+    await message('user').getByRole('button', { name: 'Previous version' }).click();
+    await countOf(note).toBe(1);
   });
 });
 
