@@ -73,7 +73,9 @@ describe.skipIf(!chromiumAvailable)('the web app’s replies, in Chromium', () =
 
   it('shows each reply’s model, tokens and latency, and sends the model picked from /v1/models', async () => {
     const stats = page.locator('#messages .message[data-role="assistant"] .stats').last();
-    await expect.poll(() => stats.textContent()).toMatch(/^claude-[\w.-]+ · \d+ tokens · total \d+(\.\d)? m?s$/);
+    await expect
+      .poll(() => stats.textContent())
+      .toMatch(/^claude-[\w.-]+ · \d+ tokens · first token \d+(\.\d)? m?s · total \d+(\.\d)? m?s$/);
 
     const models = (await (await fetch(`${server.url}/v1/models`)).json()) as { data: { id: string }[] };
     const picked = models.data[0]!.id;
