@@ -163,6 +163,59 @@ describe('summaries of long conversations', () => {
     expect(sent).not.toContain(JSON.stringify(messages[covered]!.content).slice(1, -1));
   });
 
+  it('never sends a summary of another branch: after an edit above it, the branch is sent whole, and its own summary starts afresh', async () => {
+    const sessionId = await newSession();
+    let turn = 0;
+    let summarized: Summary | null = null;
+    while (summarized === null && turn < 40) {
+      await sendTurn(sessionId, ++turn);
+      summarized = (await history(sessionId)).summary;
+    }
+    expect(summarized).not.toBeNull();
+    const oldBranch = (await history(sessionId)).messages;
+    const coveredAt = oldBranch.findIndex((message) => message.id === summarized!.covers_through_message_id);
+    // The last question the summary stands for: editing it leaves the summary's messages off the new branch.
+    const edited = oldBranch.slice(0, coveredAt + 1).findLast((message) => message.role === 'user')!;
+    const editedAt = oldBranch.indexOf(edited);
+    const editedText = (n: number) => `Edited ${n}: forget all that, the number is now ${n * 11}`;
+
+    const before = fake.requests.length;
+    const response = await call('POST', '/chat/messages', { session_id: sessionId, content: editedText(1), edit_of: edited.id });
+    expect(response.status).toBe(200);
+    const editRequests = fake.requests.slice(before);
+    expect(editRequests.filter(isSummaryRequest)).toHaveLength(0);
+    const editTurn = editRequests.at(-1)!;
+    // The branch above the edit fits: it goes whole, without the other branch's summary or anything after the edited question.
+    const sent = editTurn.body.messages.map(textOf);
+    expect(sent.some((text: string) => text.startsWith(notePrefix))).toBe(false);
+    expect(sent).toEqual([...oldBranch.slice(0, editedAt).map((message) => message.content), editedText(1)]);
+    expect(JSON.stringify(editTurn.body)).not.toContain(summarized!.content);
+    // The session reads the new branch, whose messages the stored summary does not cover.
+    const newBranch = (await history(sessionId)).messages;
+    expect(newBranch.map((message) => message.content).at(-2)).toBe(editedText(1));
+    expect(newBranch.some((message) => message.id === summarized!.covers_through_message_id)).toBe(false);
+
+    // Until the new branch overflows too, no summary; then one of its own messages, not folded into the other branch's.
+    let next: SentTurn | undefined;
+    for (let n = 2; n <= 40 && next === undefined; n++) {
+      const start = fake.requests.length;
+      expect((await call('POST', '/chat/messages', { session_id: sessionId, content: editedText(n) })).status).toBe(200);
+      const requests = fake.requests.slice(start);
+      const turnRequest = requests.filter((request) => !isSummaryRequest(request)).at(-1)!;
+      const sentTurn = { summaryRequests: requests.filter(isSummaryRequest), request: turnRequest };
+      if (sentTurn.summaryRequests.length > 0) next = sentTurn;
+      else expect(noteOf(sentTurn)).toBeUndefined();
+    }
+    expect(next).toBeDefined();
+    const quoted = textOf(next!.summaryRequests[0]!.body.messages[0]);
+    expect(quoted).not.toContain('Summary so far');
+    expect(quoted).not.toContain(summarized!.content);
+    expect(quoted).toContain(turnMessage(1));
+    expect(quoted).toContain(editedText(1));
+    expect(quoted).not.toContain(edited.content);
+    expect(noteOf(next!)).not.toBe(summarized!.content);
+  });
+
   it('falls back to leaving the oldest messages out when the summary call fails, and the turn still completes', async () => {
     const reference = await newSession();
     const referenceTurns: SentTurn[] = [];

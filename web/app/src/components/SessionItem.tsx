@@ -1,4 +1,4 @@
-import { useState } from 'preact/hooks';
+import { useRef, useState } from 'preact/hooks';
 import type { Session } from '../api/types';
 
 export interface SessionItemProps {
@@ -12,12 +12,23 @@ export interface SessionItemProps {
 /** One conversation in the sidebar: open it, rename it in place, delete it (with Undo). */
 export function SessionItem({ session, active, onOpen, onRename, onDelete }: SessionItemProps) {
   const [title, setTitle] = useState<string | undefined>(undefined);
+  // The field's blur as it closes after Enter or Esc must not save (again).
+  const closed = useRef(false);
+  const startEditing = () => {
+    closed.current = false;
+    setTitle(session.title);
+  };
   if (title !== undefined) {
+    const close = (save: boolean) => {
+      if (closed.current) return;
+      closed.current = true;
+      const trimmed = title.trim();
+      if (save && trimmed !== '' && trimmed !== session.title) onRename(trimmed.slice(0, 200));
+      setTitle(undefined);
+    };
     const save = (event: Event) => {
       event.preventDefault();
-      const trimmed = title.trim();
-      if (trimmed !== '' && trimmed !== session.title) onRename(trimmed.slice(0, 200));
-      setTitle(undefined);
+      close(true);
     };
     return (
       <li class="session editing">
@@ -31,7 +42,7 @@ export function SessionItem({ session, active, onOpen, onRename, onDelete }: Ses
             maxLength={200}
             ref={(element) => element?.focus()}
             onInput={(event) => setTitle(event.currentTarget.value)}
-            onKeyDown={(event) => event.key === 'Escape' && setTitle(undefined)}
+            onKeyDown={(event) => event.key === 'Escape' && close(false)}
             onBlur={save}
           />
         </form>
@@ -43,7 +54,7 @@ export function SessionItem({ session, active, onOpen, onRename, onDelete }: Ses
       <button type="button" class="session-open" aria-current={active ? 'page' : undefined} onClick={onOpen} title={session.title}>
         {session.title}
       </button>
-      <button type="button" class="icon" aria-label={`Rename ${session.title}`} onClick={() => setTitle(session.title)}>
+      <button type="button" class="icon" aria-label={`Rename ${session.title}`} onClick={startEditing}>
         ✎
       </button>
       <button type="button" class="icon" aria-label={`Delete ${session.title}`} onClick={onDelete}>

@@ -2,7 +2,7 @@ import { useCallback, useEffect, useRef, useState } from 'preact/hooks';
 import * as chat from '../api/chat-api';
 import { ApiError, errorText } from '../api/http';
 import { readEvents } from '../api/sse';
-import type { Message, Summary } from '../api/types';
+import type { Message, MessagePage, Summary } from '../api/types';
 
 /** The reply streaming in this tab, to pick up again after a refresh: `{ sessionId, messageId }`. */
 const replyKey = 'parley.ai-assistant.streaming-reply';
@@ -65,7 +65,7 @@ export function useConversation(hooks: ConversationHooks) {
     if (current.current.generation !== generation) return page;
     // A reply still being generated is shown by its stream, from its start; a reply that failed before its first word is not shown.
     setMessages(page.messages.filter((message) => message.status !== 'in_progress' && message.content !== ''));
-    setSummary(page.summary ?? null);
+    setSummary(summaryOfBranch(page));
     return page;
   }, []);
 
@@ -325,3 +325,15 @@ export function useConversation(hooks: ConversationHooks) {
 }
 
 export type Conversation = ReturnType<typeof useConversation>;
+
+/**
+ * The server answers the conversation's latest summary, which may stand for
+ * another branch (made before an edit or a switch): it is shown only when
+ * the message it covers is on this branch, or on a page older than the one shown.
+ */
+function summaryOfBranch(page: MessagePage): Summary | null {
+  const summary = page.summary ?? null;
+  if (summary === null) return null;
+  const covered = page.messages.some((message) => message.id === summary.covers_through_message_id);
+  return covered || page.total > page.messages.length ? summary : null;
+}
