@@ -404,7 +404,7 @@ export interface ChatStore {
   listMessages(userId: string, conversationId: string, page: Page): Promise<PageResult<StoredMessage>>;
   /** Stores the conversation's summary, replacing its earlier ones; not_found unless the conversation (and the message) is the user's. */
   saveSummary(userId: string, summary: NewConversationSummary): Promise<ConversationSummary>;
-  /** The conversation's summary, if it has one and is the user's. */
+  /** The conversation's summary, if it has one on its active branch and is the user's (one made on another branch is not returned). */
   latestSummary(userId: string, conversationId: string): Promise<ConversationSummary | undefined>;
   /** undefined unless the message exists and is the user's. */
   getMessage(userId: string, messageId: string): Promise<StoredMessage | undefined>;

@@ -628,12 +628,30 @@ export class KyselyChatStore implements ChatStore {
   async latestSummary(userId: string, conversationId: string): Promise<ConversationSummary | undefined> {
     const row = await this.db
       .selectFrom('conversation_summaries')
-      .select(['conversation_id', 'covers_through_message_id', 'content', 'tokens', 'created_at'])
-      .where('conversation_id', '=', conversationId)
-      .where('user_id', '=', userId)
-      .orderBy('id', 'desc')
+      .innerJoin('conversations', (join) =>
+        join
+          .onRef('conversations.id', '=', 'conversation_summaries.conversation_id')
+          .onRef('conversations.user_id', '=', 'conversation_summaries.user_id'),
+      )
+      .select([
+        'conversation_summaries.conversation_id',
+        'conversation_summaries.covers_through_message_id',
+        'conversation_summaries.content',
+        'conversation_summaries.tokens',
+        'conversation_summaries.created_at',
+        'conversations.branched',
+        'conversations.active_message_id',
+      ])
+      .where('conversation_summaries.conversation_id', '=', conversationId)
+      .where('conversation_summaries.user_id', '=', userId)
+      .orderBy('conversation_summaries.id', 'desc')
       .executeTakeFirst();
     if (row === undefined) return undefined;
+    // Once the conversation has branched, a summary made on another branch does not describe the active one.
+    if (row.branched !== 0) {
+      const tree = await MessageTree.read(this.db, userId, conversationId);
+      if (!tree.branchTo(row.active_message_id).includes(row.covers_through_message_id)) return undefined;
+    }
     return {
       conversationId: row.conversation_id,
       coversThroughMessageId: row.covers_through_message_id,

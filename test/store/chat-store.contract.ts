@@ -916,6 +916,26 @@ function defineMessageTreeTests(store: () => ChatStore): void {
     expect(await store().getMessage(userId, answer2.id)).toMatchObject({ content: 'answer 2', parentId: question2.id });
   });
 
+  it('a summary is returned only while the message it covers is on the active branch', async () => {
+    const userId = newUserId();
+    const { existing, conversationId, question2, answer2 } = await twoTurns(userId);
+    const summary = await store().saveSummary(userId, {
+      conversationId,
+      coversThroughMessageId: answer2.id,
+      content: 'Asked twice',
+      tokens: 3,
+    });
+    expect(await store().latestSummary(userId, conversationId)).toEqual(summary);
+
+    const edit = await branchTurn(userId, existing, { kind: 'edit', of: question2.id }, 'question 2, edited');
+    await finish(store(), edit, { content: 'answer 2, again' });
+    // Its covered reply is now on the other branch.
+    expect(await store().latestSummary(userId, conversationId)).toBeUndefined();
+
+    await store().activateBranch(userId, conversationId, answer2.id);
+    expect(await store().latestSummary(userId, conversationId)).toEqual(summary);
+  });
+
   it('a regeneration stores a new version of the reply answering the same message, and no new user message', async () => {
     const userId = newUserId();
     const { existing, conversationId, question1, answer1, question2, answer2 } = await twoTurns(userId);
