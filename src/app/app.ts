@@ -31,6 +31,7 @@ import { startGuestRetention } from '../store/guest-retention.js';
 import { openChatStore } from '../store/open-chat-store.js';
 import { openSpeechEngines } from '../voice/open-speech-engines.js';
 import { Readiness } from '../operations/readiness.js';
+import { settlesWithin } from '../core/settles-within.js';
 import { Metrics } from '../operations/metrics.js';
 
 export interface App {
@@ -258,17 +259,6 @@ async function drainConnections(parts: {
   io.engine.close();
   server.server.closeAllConnections();
   await closed;
-}
-
-/** Whether `promise` settled within `ms`. */
-async function settlesWithin(promise: Promise<unknown>, ms: number): Promise<boolean> {
-  let timer: NodeJS.Timeout | undefined;
-  const timedOut = new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), ms)));
-  try {
-    return await Promise.race([promise.then(() => true), timedOut]);
-  } finally {
-    clearTimeout(timer);
-  }
 }
 
 /** Keys and tokens never reach the log, even when a header is logged by mistake. */

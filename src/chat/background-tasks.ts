@@ -1,4 +1,5 @@
 import type { Logger } from '../core/logger.js';
+import { settlesWithin } from '../core/settles-within.js';
 
 interface Task {
   controller: AbortController;
@@ -43,10 +44,7 @@ export class BackgroundTasks {
   async close(graceMs: number): Promise<void> {
     this.closed = true;
     if (this.running.size === 0) return;
-    let timer: NodeJS.Timeout | undefined;
-    const graceOver = new Promise<void>((resolve) => (timer = setTimeout(resolve, graceMs)));
-    await Promise.race([this.idle(), graceOver]);
-    clearTimeout(timer);
+    await settlesWithin(this.idle(), graceMs);
     for (const task of this.running) task.controller.abort();
     await this.idle();
   }

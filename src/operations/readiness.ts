@@ -7,6 +7,8 @@
  * so that traffic moves elsewhere before the connections close.
  */
 
+import { settlesWithin } from '../core/settles-within.js';
+
 /** A dependency the instance cannot serve without. */
 export interface ReadinessCheck {
   /** Named in the answer when it is down: `database`, `redis`. */
@@ -32,26 +34,10 @@ export class Readiness {
 
   async report(): Promise<ReadinessReport> {
     const results = await Promise.all(
-      this.checks.map(async (check) => ((await answersWithin(check, checkTimeoutMs)) ? undefined : check.name)),
+      this.checks.map(async (check) => ((await settlesWithin(check.ping(), checkTimeoutMs)) ? undefined : check.name)),
     );
     const down = results.filter((name): name is string => name !== undefined);
     if (!this.draining && down.length === 0) return { ready: true };
     return { ready: false, draining: this.draining, down };
-  }
-}
-
-async function answersWithin(check: ReadinessCheck, ms: number): Promise<boolean> {
-  let timer: NodeJS.Timeout | undefined;
-  const timedOut = new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), ms)));
-  try {
-    return await Promise.race([
-      check.ping().then(
-        () => true,
-        () => false,
-      ),
-      timedOut,
-    ]);
-  } finally {
-    clearTimeout(timer);
   }
 }
