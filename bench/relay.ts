@@ -16,6 +16,10 @@
  *     with a tool offered and a user message of as many marked words as the
  *     reply has tokens, which the fake echoes as that many tool-argument
  *     fragments; the tool rows are compared with direct-tools and proxy-tools)
+ *   npx tsx bench/relay.ts --metrics-off [--concurrency=1,50,200] ...
+ *     (adds, side by side, parley-metrics-off: a second Parley with METRICS=false,
+ *     and prints Parley's CPU per 1k tokens with metrics on over off; issue 16's
+ *     budget is within 3%)
  *   npx tsx bench/relay.ts --concurrency=200 --delay=0 --profile-dir=/tmp/parley-prof
  *     (Parley and the byte proxy run with --cpu-prof; summarize with bench/lib/summarize-profile.ts)
  */
@@ -45,6 +49,7 @@ const size = {
 const profileDir = argValue('profile-dir');
 const turnLog = process.argv.includes('--turn-log');
 const modelApis = process.argv.includes('--model-apis');
+const metricsOff = process.argv.includes('--metrics-off');
 
 function plan(concurrency: number, delayMs: number, rounds = size.rounds): RunPlan {
   // Two streams per client at 1 client and 20 ms, so TTFT has more than one sample per round.
@@ -67,6 +72,25 @@ printJsonLine('relay', {
   modelApis,
   rows,
 });
+if (metricsOff) printMetricsCost(rows);
+
+/** Parley's CPU per 1k tokens with metrics on, over the same with METRICS=false, per cell. */
+function printMetricsCost(all: RelayRow[]): void {
+  const cells = all.filter((row) => row.via === 'parley');
+  const table = cells.map((on) => {
+    const off = all.find((row) => row.via === 'parley-metrics-off' && row.concurrency === on.concurrency && row.delayMs === on.delayMs);
+    const ratio = on.cpuMsPer1kTokens === null || off?.cpuMsPer1kTokens == null ? null : on.cpuMsPer1kTokens / off.cpuMsPer1kTokens;
+    return {
+      clients: on.concurrency,
+      delayMs: on.delayMs,
+      cpuOn: on.cpuMsPer1kTokens ?? '-',
+      cpuOff: off?.cpuMsPer1kTokens ?? '-',
+      onOverOff: ratio === null ? '-' : Math.round(ratio * 1000) / 1000,
+    };
+  });
+  printTable('metrics cost: Parley CPU ms per 1k tokens, metrics on (default) and METRICS=false', table);
+  printJsonLine('relay-metrics-cost', { rows: table });
+}
 
 /** One fake upstream per token delay, with its own proxy and Parley in front. */
 async function runPhase(delayMs: number): Promise<RelayRow[]> {
@@ -74,6 +98,8 @@ async function runPhase(delayMs: number): Promise<RelayRow[]> {
   let proxy: UrlProcess | undefined;
   let parley: ParleyProcess | undefined;
   let redisParley: ParleyProcess | undefined;
+  let quietParley: ParleyProcess | undefined;
+  let quietDatabase: TempDatabase | undefined;
   let database: TempDatabase | undefined;
   let redisDatabase: TempDatabase | undefined;
   const redis = turnLog ? redisTestPrefix() : undefined;
@@ -96,6 +122,11 @@ async function runPhase(delayMs: number): Promise<RelayRow[]> {
         openaiToolsStreamTarget('proxy-tools', proxy.pid, proxy.url, userText),
         openaiToolsStreamTarget('direct-tools', undefined, fake.url, userText),
       );
+    }
+    if (metricsOff) {
+      quietDatabase = await tempSqlite();
+      quietParley = await startParley({ databaseUrl: quietDatabase.url, openaiBaseUrl: `${fake.url}/v1`, env: { METRICS: 'false' } });
+      targets.push(openaiStreamTarget('parley-metrics-off', quietParley.pid, quietParley.url));
     }
     if (redis !== undefined) {
       redisDatabase = await tempSqlite();
@@ -129,7 +160,8 @@ async function runPhase(delayMs: number): Promise<RelayRow[]> {
     }
     return phaseRows;
   } finally {
-    await stopAll([fake, proxy, parley, redisParley]);
+    await stopAll([fake, proxy, parley, redisParley, quietParley]);
+    await quietDatabase?.drop();
     await database?.drop();
     await redisDatabase?.drop();
     await redis?.remove();

@@ -121,7 +121,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     await store.close();
     throw error;
   });
-  const metrics = new Metrics();
+  const metrics = config.metricsEnabled ? new Metrics() : undefined;
   // The OpenTelemetry SDK is loaded only when a collector is configured.
   const tracing = config.tracing === undefined ? undefined : new (await import('../operations/tracing.js')).Tracing(config.tracing);
   const backgroundTasks = new BackgroundTasks(logger);
@@ -185,7 +185,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
       }
     }
   });
-  metrics.watch({
+  metrics?.watch({
     sockets: () => namespaces.map((namespace) => [namespace, io.of(namespace).sockets.size]),
     providers: () => providers.health(),
   });

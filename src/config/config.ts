@@ -89,6 +89,10 @@ const environmentSchema = z.object({
   OPENAI_API_HISTORY_LIMIT: optionalNumber(z.number().int().min(0).max(1000)),
 
   DEFAULT_CONTEXT_WINDOW: optionalNumber(z.number().int().min(256)),
+  METRICS: z
+    .enum(['true', 'false', '1', '0', 'yes', 'no', ''])
+    .optional()
+    .transform((value) => value === undefined || value === '' || value === 'true' || value === '1' || value === 'yes'),
   AUTO_TITLES: z
     .enum(['true', 'false', '1', '0', 'yes', 'no', ''])
     .optional()
@@ -147,6 +151,8 @@ export interface Config {
   /** An identity provider's JWKS, for RS256 tokens. */
   jwksUrl: string | undefined;
   allowRemoteLocalMode: boolean;
+  /** METRICS=false: no GET /metrics (404) and nothing counted; on by default. */
+  metricsEnabled: boolean;
   /** When set, GET /metrics needs `Authorization: Bearer <it>`. */
   metricsToken: string | undefined;
   /** OpenTelemetry traces: on when a collector endpoint is set. */
@@ -223,6 +229,7 @@ export function loadConfig(environment: NodeJS.ProcessEnv = process.env): Config
     jwtSecret: env.JWT_SECRET,
     jwksUrl: env.JWKS_URL,
     allowRemoteLocalMode: env.ALLOW_REMOTE_LOCAL_MODE,
+    metricsEnabled: env.METRICS,
     metricsToken: env.METRICS_TOKEN,
     tracing: tracingSettings(env),
     accounts: { signup: env.SIGNUP, tokenHours: env.ACCOUNT_TOKEN_HOURS ?? 168 },

@@ -41,8 +41,8 @@ export interface ServerDependencies {
   speech: SpeechEngines;
   /** What GET /ready answers: the dependencies' state and whether the instance drains. */
   readiness: Readiness;
-  /** GET /metrics; every answered request is counted into it. */
-  metrics: Metrics;
+  /** GET /metrics; every answered request is counted into it. Absent with METRICS=false. */
+  metrics: Metrics | undefined;
   /** OpenTelemetry traces, with OTEL_EXPORTER_OTLP_ENDPOINT. */
   tracing?: Tracing | undefined;
 }

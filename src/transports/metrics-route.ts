@@ -7,9 +7,11 @@ import type { ServerDependencies } from '../http/server-dependencies.js';
  * GET /metrics in Prometheus' text format. With METRICS_TOKEN set, only
  * `Authorization: Bearer <METRICS_TOKEN>` reads it (401 otherwise); unset,
  * anyone who reaches the port does, as with most exporters. Every answered
- * HTTP request is counted here by its route template, not its URL.
+ * HTTP request is counted here by its route template, not its URL. With
+ * METRICS=false there is no route (404) and no counting hook.
  */
 export function registerMetricsRoute(app: FastifyInstance, { metrics, config }: Pick<ServerDependencies, 'metrics' | 'config'>): void {
+  if (metrics === undefined) return;
   app.addHook('onResponse', async (request, reply) => {
     metrics.httpRequestAnswered(request.method, request.routeOptions.url ?? 'unmatched', reply.statusCode);
   });

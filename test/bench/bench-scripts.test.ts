@@ -34,9 +34,9 @@ describe('the benchmark scripts', () => {
   );
 
   it(
-    'relay --model-apis streams through /v1/messages and tool calls, every token counted',
+    'relay --model-apis --metrics-off streams through /v1/messages, tool calls and a Parley without metrics, every token counted',
     async () => {
-      const args = ['--import', 'tsx', 'bench/relay.ts', '--tiny', '--model-apis', '--concurrency=1', '--delay=0'];
+      const args = ['--import', 'tsx', 'bench/relay.ts', '--tiny', '--model-apis', '--metrics-off', '--concurrency=1', '--delay=0'];
       const { stdout } = await run(process.execPath, args, { maxBuffer: 64 * 1024 * 1024, timeout: 5 * 60_000 });
       const line = stdout.split('\n').find((text) => text.startsWith('BENCH_JSON '))!;
       const { rows } = (
@@ -47,6 +47,7 @@ describe('the benchmark scripts', () => {
         'proxy',
         'direct',
         'parley-messages',
+        'parley-metrics-off',
         'parley-tools',
         'proxy-tools',
         'direct-tools',
@@ -54,6 +55,10 @@ describe('the benchmark scripts', () => {
       // A stream with more or fewer tokens than the reply's counts as an error.
       for (const row of rows)
         expect({ via: row.via, errors: row.errors, streamed: row.streams > 0 }).toEqual({ via: row.via, errors: 0, streamed: true });
+      const costLine = stdout.split('\n').find((text) => text.startsWith('BENCH_JSON ') && text.includes('relay-metrics-cost'))!;
+      const cost = (JSON.parse(costLine.slice('BENCH_JSON '.length)) as { result: { rows: { onOverOff: number | string }[] } }).result;
+      expect(cost.rows.length).toBeGreaterThan(0);
+      for (const row of cost.rows) expect(typeof row.onOverOff).toBe('number');
     },
     6 * 60_000,
   );
