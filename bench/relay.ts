@@ -20,15 +20,24 @@
  *     (adds, side by side, parley-metrics-off: a second Parley with METRICS=false,
  *     and prints Parley's CPU per 1k tokens with metrics on over off; issue 16's
  *     budget is within 3%)
+ *   npx tsx bench/relay.ts --concurrency=200 --delay=20 --trace-stalls[=20]
+ *     (Parley runs under --cpu-prof; after each delay's phase, every stretch
+ *     over 20 ms in which its event loop never went idle is printed with what
+ *     ran in it: bench/lib/profile-stalls.ts; one concurrency per run keeps
+ *     the stalls apart)
  *   npx tsx bench/relay.ts --concurrency=200 --delay=0 --profile-dir=/tmp/parley-prof
  *     (Parley and the byte proxy run with --cpu-prof; summarize with bench/lib/summarize-profile.ts)
  */
-import { cpus } from 'node:os';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { cpus, tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { watchEventLoop } from './lib/event-loop-delay.js';
 import { runAlternating, streamRunPlan, type RunPlan } from './lib/alternating-runs.js';
 import { argNumbers, argValue } from './lib/bench-args.js';
 import { startParley, type ParleyProcess } from './lib/parley-process.js';
 import { relayRows, relayTableRows, type RelayRow } from './lib/relay-report.js';
+import { printStallReport, stallReport, traceStallsThreshold } from './lib/profile-stalls.js';
 import { isTiny, printJsonLine, printTable } from './lib/report.js';
 import { anthropicMessagesTarget, openaiStreamTarget, openaiToolsStreamTarget } from './lib/stream-targets.js';
 import { tempSqlite, type TempDatabase } from './lib/temp-database.js';
@@ -50,6 +59,7 @@ const profileDir = argValue('profile-dir');
 const turnLog = process.argv.includes('--turn-log');
 const modelApis = process.argv.includes('--model-apis');
 const metricsOff = process.argv.includes('--metrics-off');
+const stallThresholdMs = traceStallsThreshold();
 
 function plan(concurrency: number, delayMs: number, rounds = size.rounds): RunPlan {
   // Two streams per client at 1 client and 20 ms, so TTFT has more than one sample per round.
@@ -103,22 +113,28 @@ async function runPhase(delayMs: number): Promise<RelayRow[]> {
   let database: TempDatabase | undefined;
   let redisDatabase: TempDatabase | undefined;
   const redis = turnLog ? redisTestPrefix() : undefined;
+  const stallDir = stallThresholdMs === undefined ? undefined : mkdtempSync(join(tmpdir(), 'parley-stalls-'));
   try {
     fake = await startFakeUpstream({ reply: benchReply(size.replyTokens), tokenDelayMs: delayMs, firstTokenDelayMs: 0, usage: true });
     const profiled = profileDir === undefined ? undefined : ['--cpu-prof', `--cpu-prof-dir=${profileDir}`];
     proxy = await startByteProxy(fake.url, profiled);
     database = await tempSqlite();
-    parley = await startParley({ databaseUrl: database.url, openaiBaseUrl: `${fake.url}/v1`, ...(profiled && { nodeArgs: profiled }) });
+    const parleyProfiled = stallDir === undefined ? profiled : ['--cpu-prof', `--cpu-prof-dir=${stallDir}`];
+    parley = await startParley({
+      databaseUrl: database.url,
+      openaiBaseUrl: `${fake.url}/v1`,
+      ...(parleyProfiled && { nodeArgs: parleyProfiled }),
+    });
     const targets = [
-      openaiStreamTarget('parley', parley.pid, parley.url),
+      watchEventLoop(openaiStreamTarget('parley', parley.pid, parley.url), parley.url),
       openaiStreamTarget('proxy', proxy.pid, proxy.url),
       openaiStreamTarget('direct', undefined, fake.url),
     ];
     if (modelApis) {
       const userText = benchReply(size.replyTokens);
       targets.push(
-        anthropicMessagesTarget('parley-messages', parley.pid, parley.url),
-        openaiToolsStreamTarget('parley-tools', parley.pid, parley.url, userText),
+        watchEventLoop(anthropicMessagesTarget('parley-messages', parley.pid, parley.url), parley.url),
+        watchEventLoop(openaiToolsStreamTarget('parley-tools', parley.pid, parley.url, userText), parley.url),
         openaiToolsStreamTarget('proxy-tools', proxy.pid, proxy.url, userText),
         openaiToolsStreamTarget('direct-tools', undefined, fake.url, userText),
       );
@@ -141,8 +157,8 @@ async function runPhase(delayMs: number): Promise<RelayRow[]> {
         },
       });
       targets.push(
-        openaiStreamTarget('parley-resumable', parley.pid, parley.url, { 'x-parley-resumable': 'true' }),
-        openaiStreamTarget('parley-redis', redisParley.pid, redisParley.url),
+        watchEventLoop(openaiStreamTarget('parley-resumable', parley.pid, parley.url, { 'x-parley-resumable': 'true' }), parley.url),
+        watchEventLoop(openaiStreamTarget('parley-redis', redisParley.pid, redisParley.url), redisParley.url),
       );
     }
     // JIT and connection pools warm before anything counts; all targets at once to save time.
@@ -161,6 +177,15 @@ async function runPhase(delayMs: number): Promise<RelayRow[]> {
     return phaseRows;
   } finally {
     await stopAll([fake, proxy, parley, redisParley, quietParley]);
+    if (stallDir !== undefined) {
+      // A phase that failed may have left no profile; its own error is the one to see.
+      try {
+        printStallReport(stallReport(stallDir, stallThresholdMs!), stallThresholdMs!);
+      } catch (error) {
+        console.error(`no stall report: ${(error as Error).message}`);
+      }
+      rmSync(stallDir, { recursive: true, force: true });
+    }
     await quietDatabase?.drop();
     await database?.drop();
     await redisDatabase?.drop();

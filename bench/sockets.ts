@@ -17,6 +17,7 @@
  *   npx tsx bench/sockets.ts [--tiny] [--clients=10000] [--streams=1000] [--tokens=100] [--workers=2] [--stagger-ms=0.1]
  *     [--only=parley|bare] [--one-user] [--profile=<dir>]  (runs the servers with --cpu-prof: <dir>/parley, <dir>/bare)
  */
+import { EventLoopWindow } from './lib/event-loop-delay.js';
 import { readFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { argValue } from './lib/bench-args.js';
@@ -51,6 +52,8 @@ interface Target {
   mode: 'parley' | 'bare';
   /** Parley: each client signs in as a user of its own, so each stream has its own history. */
   jwtSecret?: string;
+  /** Parley's event loop, whose delay is recorded over the streaming window. */
+  eventLoop?: EventLoopWindow;
   cleanup: () => Promise<void>;
 }
 
@@ -76,6 +79,10 @@ interface TargetResult {
   /** Busiest generator process's CPU share during streaming: near 100% would mean the clients, not the server, set the gaps. */
   generatorCpuPercent: number;
   upstreamCpuPercent: number | null;
+  /** The server's event-loop delay over the streaming window (Parley only), ms. */
+  loopP50Ms: number | null;
+  loopP99Ms: number | null;
+  loopMaxMs: number | null;
   firstError?: string;
 }
 
@@ -111,6 +118,7 @@ async function startParleyTarget(): Promise<Target> {
       upstreamPid: fake.pid,
       socketUrl: `${parley.url}/ai`,
       mode: 'parley',
+      eventLoop: new EventLoopWindow(`${parley.url}/metrics`),
       ...(!oneUser && { jwtSecret: benchJwtSecret }),
       cleanup: async () => {
         await stopAll(processes);
@@ -165,6 +173,7 @@ async function measure(target: Target): Promise<TargetResult> {
     const streamOptions = { mode: target.mode, tokens, intervalMs, staggerMs, timeoutMs: tokens * intervalMs + 60_000 };
     // Warm-up (JIT, the upstream connection pool, the database), not measured.
     if (!tiny) await workers.stream({ ...streamOptions, streams: Math.min(50, streams), staggerMs: 2 });
+    await target.eventLoop?.start();
     const serverCpuBefore = processCpuMs(target.pid);
     const generatorCpuBefore = workers.pids.map(processCpuMs);
     const upstreamCpuBefore = target.upstreamPid === undefined ? 0 : processCpuMs(target.upstreamPid);
@@ -174,6 +183,7 @@ async function measure(target: Target): Promise<TargetResult> {
     const serverCpuMs = processCpuMs(target.pid) - serverCpuBefore;
     const generatorCpuPercent = Math.max(...workers.pids.map((pid, index) => processCpuMs(pid) - generatorCpuBefore[index]!)) / elapsedMs;
     const upstreamCpuMs = target.upstreamPid === undefined ? undefined : processCpuMs(target.upstreamPid) - upstreamCpuBefore;
+    const loop = await target.eventLoop?.read();
     const gaps = summarize(streamed.gaps);
     const deltaBytes = rssAfter - rssBefore;
     return {
@@ -196,6 +206,9 @@ async function measure(target: Target): Promise<TargetResult> {
       serverCpuMsPer1kTokens: round((serverCpuMs * 1000) / Math.max(streamed.chunks, 1)),
       generatorCpuPercent: round(generatorCpuPercent * 100, 0),
       upstreamCpuPercent: upstreamCpuMs === undefined ? null : round((upstreamCpuMs * 100) / elapsedMs, 0),
+      loopP50Ms: loop === undefined ? null : round(loop.p50, 1),
+      loopP99Ms: loop === undefined ? null : round(loop.p99, 1),
+      loopMaxMs: loop === undefined ? null : round(loop.max, 1),
       ...((streamed.firstError ?? connected.firstError) && { firstError: streamed.firstError ?? connected.firstError }),
     };
   } finally {
@@ -251,6 +264,9 @@ printTable(
     'server CPU ms/1k tokens': result.serverCpuMsPer1kTokens,
     'generator CPU %': result.generatorCpuPercent,
     'upstream CPU %': result.upstreamCpuPercent ?? '',
+    'loop p50 ms': result.loopP50Ms ?? '',
+    'loop p99 ms': result.loopP99Ms ?? '',
+    'loop max ms': result.loopMaxMs ?? '',
   })),
 );
 for (const result of results) if (result.firstError) console.log(`${result.name}: first error: ${result.firstError}`);

@@ -10,6 +10,7 @@
  */
 import { cpus } from 'node:os';
 import { fileURLToPath } from 'node:url';
+import { watchEventLoop } from './lib/event-loop-delay.js';
 import { runAlternating, streamRunPlan, type RunPlan } from './lib/alternating-runs.js';
 import { argNumbers, argValue } from './lib/bench-args.js';
 import { startParley, type ParleyProcess } from './lib/parley-process.js';
@@ -78,8 +79,8 @@ async function runPhase(delayMs: number): Promise<RelayRow[]> {
       // Postgres does its work in its own processes: count them too, as SQLite's is inside Parley's.
       const db = { postgresDatabase: database.name };
       targets.push(
-        { ...streamV2SseTarget(`sse ${kind}`, parley.pid, parley.url), ...db },
-        { ...aiNamespaceChatTarget(`socket ${kind}`, parley.pid, parley.url), ...db },
+        watchEventLoop({ ...streamV2SseTarget(`sse ${kind}`, parley.pid, parley.url), ...db }, parley.url),
+        watchEventLoop({ ...aiNamespaceChatTarget(`socket ${kind}`, parley.pid, parley.url), ...db }, parley.url),
       );
     }
     await Promise.all(targets.map((target) => runAlternating([target], plan(tiny ? 2 : 20, delayMs, 1), `surfaces warm-up d=${delayMs}`)));

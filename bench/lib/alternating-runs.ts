@@ -1,4 +1,5 @@
 import { runClosedLoop } from './closed-loop.js';
+import { combineDelays, type EventLoopDelay } from './event-loop-delay.js';
 import { postgresCpuMsSince, postgresCpuSnapshot } from './postgres-cpu.js';
 import { processCpuMs } from './process-cpu.js';
 import type { StreamTarget } from './stream-targets.js';
@@ -11,6 +12,8 @@ export interface TargetResult {
   cpuMs: number | undefined;
   /** CPU of the Postgres server for the target's database, when it has one. */
   dbCpuMs: number | undefined;
+  /** The relay's event-loop delay over its runs, for targets that watch it (Parley's). */
+  eventLoop: EventLoopDelay | null;
 }
 
 export interface RunPlan {
@@ -43,7 +46,9 @@ export async function runAlternating(targets: StreamTarget[], plan: RunPlan, lab
     meter: new TokenMeter(plan.expectedTokens),
     cpuMs: target.pid === undefined ? undefined : 0,
     dbCpuMs: target.postgresDatabase === undefined ? undefined : 0,
+    eventLoop: null as EventLoopDelay | null,
   }));
+  const loopWindows = targets.map((): EventLoopDelay[] => []);
   for (const target of targets) await target.open(plan.concurrency);
   try {
     for (let round = 1; round <= plan.rounds; round++) {
@@ -54,6 +59,7 @@ export async function runAlternating(targets: StreamTarget[], plan: RunPlan, lab
           const unmeasured = new TokenMeter();
           await runClosedLoop({ concurrency: plan.concurrency, durationMs: 0, stream: (client) => target.stream(client, unmeasured) });
         }
+        await target.eventLoop?.start();
         const cpuBefore = target.pid === undefined ? 0 : processCpuMs(target.pid);
         const database = target.postgresDatabase;
         const dbBefore = database === undefined ? undefined : postgresCpuSnapshot(database);
@@ -69,12 +75,14 @@ export async function runAlternating(targets: StreamTarget[], plan: RunPlan, lab
         await new Promise((resolve) => setTimeout(resolve, 50));
         if (target.pid !== undefined) result.cpuMs! += processCpuMs(target.pid) - cpuBefore;
         if (dbBefore !== undefined) result.dbCpuMs! += postgresCpuMsSince(dbBefore, database!).ms;
+        if (target.eventLoop !== undefined) loopWindows[index]!.push(await target.eventLoop.read());
         if (result.meter.errors > 20) throw new Error(`${target.name}: too many failed streams, first: ${result.meter.firstError}`);
       }
     }
   } finally {
     for (const target of targets) await target.close();
   }
+  for (const [index, result] of results.entries()) result.eventLoop = combineDelays(loopWindows[index]!);
   return results;
 }
 

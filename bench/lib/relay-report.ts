@@ -24,6 +24,8 @@ export interface RelayRow {
   cpuMsPer1kTokens: number | null;
   /** The Postgres server's CPU for the relay's database, per 1k tokens (null without Postgres). */
   dbCpuMsPer1kTokens: number | null;
+  /** The relay's event-loop delay (ms) when it is a Parley: median p50, worst p99 and worst stall over the rounds. */
+  eventLoop: { p50: number; p99: number; max: number } | null;
   vsProxy: {
     /** TTFT minus the proxy's, the "over the proxy's" (ms) */
     ttftOverProxyP50: number;
@@ -52,6 +54,7 @@ export function relayRows(config: ConfigResult, directName: string, proxyName: s
       gap: meter.gap(),
       cpuPer1k: cpuMs === undefined || meter.tokens === 0 ? null : (cpuMs * 1000) / meter.tokens,
       dbCpuPer1k: dbCpuMs === undefined || meter.tokens === 0 ? null : (dbCpuMs * 1000) / meter.tokens,
+      eventLoop: result.eventLoop,
     };
   });
   const direct = summaries.find((summary) => summary.via === directName);
@@ -75,6 +78,10 @@ export function relayRows(config: ConfigResult, directName: string, proxyName: s
     gapP99: round(summary.gap.p99),
     cpuMsPer1kTokens: summary.cpuPer1k === null ? null : round(summary.cpuPer1k, 1),
     dbCpuMsPer1kTokens: summary.dbCpuPer1k === null ? null : round(summary.dbCpuPer1k, 1),
+    eventLoop:
+      summary.eventLoop === null
+        ? null
+        : { p50: round(summary.eventLoop.p50, 1), p99: round(summary.eventLoop.p99, 1), max: round(summary.eventLoop.max, 1) },
     vsProxy:
       proxy === undefined || summary === proxy || summary === direct
         ? null
@@ -115,6 +122,9 @@ export function relayTableRows(rows: RelayRow[]): Record<string, string | number
     'x proxy gap p50': cell(row.vsProxy?.gapP50),
     'x proxy gap p99': cell(row.vsProxy?.gapP99),
     'x proxy cpu': cell(row.vsProxy?.cpu),
+    'loop p50': cell(row.eventLoop?.p50),
+    'loop p99': cell(row.eventLoop?.p99),
+    'loop max': cell(row.eventLoop?.max),
     ...(withDb && { 'db cpu ms/1k tok': cell(row.dbCpuMsPer1kTokens), 'x proxy cpu+db': cell(row.vsProxy?.cpuWithDb) }),
   }));
 }

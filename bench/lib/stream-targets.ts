@@ -1,5 +1,6 @@
 import { Agent } from 'node:http';
 import { io, type Socket } from 'socket.io-client';
+import type { EventLoopWindow } from './event-loop-delay.js';
 import { postStream } from './http-stream.js';
 import { countTokenMarksInText, type TokenMeter } from './token-meter.js';
 
@@ -12,6 +13,8 @@ export interface StreamTarget {
   pid: number | undefined;
   /** A Postgres database on this machine the relay writes to: its server's CPU is counted too. */
   postgresDatabase?: string;
+  /** A Parley's event loop, whose delay is recorded over each run (see watchEventLoop). */
+  eventLoop?: EventLoopWindow;
   /** Prepares `concurrency` clients; sockets connect here, outside the timing. */
   open(concurrency: number): Promise<void>;
   /** One streamed reply for client `client`; failures go to the meter. */

@@ -34,13 +34,25 @@ describe('the benchmark scripts', () => {
   );
 
   it(
-    'relay --model-apis --metrics-off streams through /v1/messages, tool calls and a Parley without metrics, every token counted',
+    'relay --model-apis --metrics-off --trace-stalls streams through /v1/messages, tool calls and a Parley without metrics, every token counted, and names what ran in the stalls',
     async () => {
-      const args = ['--import', 'tsx', 'bench/relay.ts', '--tiny', '--model-apis', '--metrics-off', '--concurrency=1', '--delay=0'];
+      const args = [
+        '--import',
+        'tsx',
+        'bench/relay.ts',
+        '--tiny',
+        '--model-apis',
+        '--metrics-off',
+        '--trace-stalls=5',
+        '--concurrency=1',
+        '--delay=0',
+      ];
       const { stdout } = await run(process.execPath, args, { maxBuffer: 64 * 1024 * 1024, timeout: 5 * 60_000 });
       const line = stdout.split('\n').find((text) => text.startsWith('BENCH_JSON '))!;
       const { rows } = (
-        JSON.parse(line.slice('BENCH_JSON '.length)) as { result: { rows: { via: string; streams: number; errors: number }[] } }
+        JSON.parse(line.slice('BENCH_JSON '.length)) as {
+          result: { rows: { via: string; streams: number; errors: number; eventLoop: { p50: number; p99: number; max: number } | null }[] };
+        }
       ).result;
       expect(rows.map((row) => row.via)).toEqual([
         'parley',
@@ -55,6 +67,16 @@ describe('the benchmark scripts', () => {
       // A stream with more or fewer tokens than the reply's counts as an error.
       for (const row of rows)
         expect({ via: row.via, errors: row.errors, streamed: row.streams > 0 }).toEqual({ via: row.via, errors: 0, streamed: true });
+      // Parley's own event-loop delay is recorded next to its latencies; a relay without /metrics has none.
+      const loop = (via: string) => rows.find((row) => row.via === via)!.eventLoop;
+      expect(loop('parley')).toMatchObject({ p50: expect.any(Number), p99: expect.any(Number), max: expect.any(Number) });
+      expect(loop('parley')!.p50).toBeGreaterThan(0);
+      expect(loop('parley')!.max).toBeGreaterThanOrEqual(loop('parley')!.p99);
+      expect(loop('proxy')).toBeNull();
+      expect(loop('parley-metrics-off')).toBeNull();
+      // Start-up alone (module loading, the first turns) stalls a loop for over 5 ms, with Parley's own frames on the stack.
+      expect(stdout).toMatch(/## stalls over 5 ms in .*\.cpuprofile: [1-9]\d* stalls/);
+      expect(stdout).toMatch(/parley: .*src\/app\/app\.js/);
       const costLine = stdout.split('\n').find((text) => text.startsWith('BENCH_JSON ') && text.includes('relay-metrics-cost'))!;
       const cost = (JSON.parse(costLine.slice('BENCH_JSON '.length)) as { result: { rows: { onOverOff: number | string }[] } }).result;
       expect(cost.rows.length).toBeGreaterThan(0);
