@@ -2,6 +2,7 @@ import { existsSync } from 'node:fs';
 import { readFile, readdir } from 'node:fs/promises';
 import path from 'node:path';
 import type { FastifyInstance, FastifyReply } from 'fastify';
+import { blobAudioPolicy } from '../../http/content-security-policy.js';
 import { javascript, projectRoot } from '../../http/static-page.js';
 
 /** Where `npm run build` (Vite, web/app/vite.config.ts) puts the web app. */
@@ -25,8 +26,9 @@ const hidden = { schema: { hide: true } };
 /**
  * The web app (web/app/, docs/web.md) as Vite built it: its page at `/` and
  * `/ai-assistant`, its content-hashed files under `/app/`, all read once at
- * startup. helmet's Content-Security-Policy applies unchanged: the page
- * loads only its own script and stylesheet, nothing inline. A server started
+ * startup. The page's Content-Security-Policy is helmet's default plus
+ * `media-src blob:`, for voice mode's spoken replies: it loads only its own
+ * script and stylesheet, nothing inline. A server started
  * without the build answers the page with 503 and how to build it, instead
  * of failing to boot (most test suites never open the page).
  */
@@ -47,7 +49,11 @@ export async function webAppPage(app: FastifyInstance): Promise<void> {
   const page = await readFile(indexPath);
   const servePage = async (_request: unknown, reply: FastifyReply) =>
     // Always asked again, so a new build's asset names reach the browser.
-    reply.header('cache-control', 'no-cache').type('text/html; charset=utf-8').send(page);
+    reply
+      .header('cache-control', 'no-cache')
+      .header('content-security-policy', blobAudioPolicy)
+      .type('text/html; charset=utf-8')
+      .send(page);
   for (const route of pageRoutes) app.get(route, hidden, servePage);
 
   for (const file of await filesUnder(directory)) {

@@ -1,11 +1,13 @@
 import type { Ref } from 'preact';
 import { useState } from 'preact/hooks';
 import type { Conversation } from '../hooks/use-conversation';
+import { useVoice } from '../hooks/use-voice';
 import { ChatHeader } from './ChatHeader';
 import { Composer } from './Composer';
 import { ErrorBanner } from './ErrorBanner';
 import { MessageList } from './MessageList';
 import { SharePanel } from './SharePanel';
+import { VoiceButton } from './VoiceButton';
 
 export interface ChatViewProps {
   conversation: Conversation;
@@ -18,9 +20,15 @@ export interface ChatViewProps {
   onError(text: string): void;
 }
 
-/** The open conversation: header, messages, error with Retry, the composer. */
+/** The open conversation: header, messages, error with Retry, the composer with voice mode's microphone. */
 export function ChatView({ conversation, title, focusMessageId, model, inputRef, onModel, onMenu, onError }: ChatViewProps) {
   const [sharing, setSharing] = useState(false);
+  const voice = useVoice({
+    conversationId: conversation.sessionId,
+    ensureConversation: conversation.ensureSession,
+    refresh: conversation.refresh,
+  });
+  const voiceError = voice.error === undefined ? undefined : { text: voice.error };
   const actions = {
     busy: conversation.busy,
     onEdit: conversation.edit,
@@ -44,14 +52,20 @@ export function ChatView({ conversation, title, focusMessageId, model, inputRef,
       <MessageList
         messages={conversation.messages}
         summary={conversation.summary}
-        pendingUser={conversation.pendingUser}
+        pendingUser={conversation.pendingUser ?? voice.heard}
         streamingText={conversation.streaming?.text}
         actions={actions}
         focusMessageId={focusMessageId}
         onPrompt={(prompt) => void conversation.send(prompt)}
       />
-      {conversation.error && <ErrorBanner error={conversation.error} onDismiss={conversation.dismissError} />}
-      <Composer busy={conversation.busy} inputRef={inputRef} onSend={(text) => void conversation.send(text)} onStop={conversation.stop} />
+      {conversation.error ? (
+        <ErrorBanner error={conversation.error} onDismiss={conversation.dismissError} />
+      ) : (
+        voiceError && <ErrorBanner error={voiceError} onDismiss={voice.dismissError} />
+      )}
+      <Composer busy={conversation.busy} inputRef={inputRef} onSend={(text) => void conversation.send(text)} onStop={conversation.stop}>
+        <VoiceButton state={voice.state} disabled={conversation.busy} onToggle={voice.toggle} />
+      </Composer>
     </main>
   );
 }

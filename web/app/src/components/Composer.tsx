@@ -1,4 +1,4 @@
-import type { Ref } from 'preact';
+import type { ComponentChildren, Ref } from 'preact';
 import { useLayoutEffect, useState } from 'preact/hooks';
 
 export interface ComposerProps {
@@ -6,10 +6,12 @@ export interface ComposerProps {
   inputRef: Ref<HTMLTextAreaElement>;
   onSend(content: string): void;
   onStop(): void;
+  /** More controls beside the send button (voice mode's microphone). */
+  children?: ComponentChildren;
 }
 
 /** The message box: Enter sends, Shift+Enter is a new line, it grows with its text; Stop while a reply streams. */
-export function Composer({ busy, inputRef, onSend, onStop }: ComposerProps) {
+export function Composer({ busy, inputRef, onSend, onStop, children }: ComposerProps) {
   const [text, setText] = useState('');
   const fit = (element: HTMLTextAreaElement | null) => {
     if (element === null) return;
@@ -51,6 +53,7 @@ export function Composer({ busy, inputRef, onSend, onStop }: ComposerProps) {
           }
         }}
       />
+      {children}
       {busy ? (
         <button type="button" id="stop" class="stop" onClick={onStop} aria-keyshortcuts="Escape">
           Stop

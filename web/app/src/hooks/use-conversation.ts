@@ -295,6 +295,27 @@ export function useConversation(hooks: ConversationHooks) {
     [reload, showFailure],
   );
 
+  /** The open conversation's id; a new chat gets its session first (voice mode joins a conversation that exists). */
+  const ensureSession = useCallback(async (): Promise<string> => {
+    const open = current.current.sessionId;
+    if (open !== undefined) return open;
+    const generation = current.current.generation;
+    const id = (await chat.createSession()).id;
+    if (current.current.generation !== generation) throw new ApiError('Another conversation was opened meanwhile.', 0);
+    current.current.sessionId = id;
+    setSessionId(id);
+    hooksRef.current.onSessionCreated(id);
+    return id;
+  }, []);
+
+  /** Reads the open conversation again, for turns made outside this hook (voice mode); a typed turn in flight reads it when it ends. */
+  const refresh = useCallback(async () => {
+    const id = current.current.sessionId;
+    if (id === undefined || current.current.turning) return;
+    await reload(id, current.current.generation);
+    hooksRef.current.onReplyEnded(id);
+  }, [reload]);
+
   /** Stops the reply streaming in: the server keeps the partial reply as `interrupted`. */
   const stop = useCallback(() => {
     const replyId = current.current.replyId;
@@ -320,6 +341,8 @@ export function useConversation(hooks: ConversationHooks) {
     regenerate,
     showVersion,
     stop,
+    ensureSession,
+    refresh,
     dismissError: () => setError(undefined),
   };
 }
