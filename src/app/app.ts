@@ -145,7 +145,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     turnLogs === undefined ? undefined : { logs: turnLogs, logger },
   );
   const processAiJob = aiJobProcessor({ engine, providers, settings: config.surfaces.aiModule });
-  const aiJobs = await openJobQueue(config, 'ai-tasks', processAiJob, logger).catch(async (error: unknown) => {
+  const aiJobs = await openJobQueue(config, 'ai-tasks', processAiJob, logger, metrics).catch(async (error: unknown) => {
     await store.close();
     throw error;
   });
@@ -188,6 +188,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
   metrics?.watch({
     sockets: () => namespaces.map((namespace) => [namespace, io.of(namespace).sockets.size]),
     providers: () => providers.health(),
+    jobQueues: () => [['ai-tasks', aiJobs]],
   });
   const guestRetention = startGuestRetention(store, config.guestRetentionDays, logger);
   return {

@@ -7,8 +7,10 @@ import type { Logger } from '../core/logger.js';
 import {
   clampProgress,
   listedJobsLimit,
+  type JobObserver,
   type JobProcessor,
   type JobQueue,
+  type JobQueueDepth,
   type JobSpec,
   type JobState,
   type JobView,
@@ -26,6 +28,8 @@ export interface BullMqJobQueueOptions<Spec extends JobSpec, Result> {
   logger: Logger;
   keepFinishedSeconds?: number;
   maxFinishedJobs?: number;
+  /** Told when each job this instance's worker ran ends. */
+  observer?: JobObserver;
 }
 
 /** What a job carries in Redis: its owner, so reads can refuse other users. */
@@ -33,6 +37,9 @@ interface JobData {
   owner: string;
   payload: unknown;
 }
+
+/** BullMQ's states of a job not yet started, all `waiting` to Parley. */
+const waitingStates = ['waiting', 'delayed', 'prioritized', 'waiting-children'] as const;
 
 /** Owner indexes outlive finished jobs a while, for owners who add nothing new. */
 const ownerIndexSeconds = 24 * 60 * 60;
@@ -75,12 +82,16 @@ export class BullMqJobQueue<Spec extends JobSpec, Result> implements JobQueue<Sp
       prefix: options.prefix,
       defaultJobOptions: { attempts: 1, removeOnComplete: keep, removeOnFail: keep },
     });
-    const worker = new Worker<JobData, Result>(options.queueName, (job, _token, signal) => runJob(options.processor, job, signal), {
-      connection: { url: options.redisUrl, maxRetriesPerRequest: null },
-      prefix: options.prefix,
-      concurrency: options.concurrency,
-      maxStalledCount: 0,
-    });
+    const worker = new Worker<JobData, Result>(
+      options.queueName,
+      (job, _token, signal) => runJob(options.processor, job, signal, options.observer),
+      {
+        connection: { url: options.redisUrl, maxRetriesPerRequest: null },
+        prefix: options.prefix,
+        concurrency: options.concurrency,
+        maxStalledCount: 0,
+      },
+    );
     const logError = (error: Error) => options.logger.warn({ error: error.message }, 'job queue error');
     queue.on('error', logError);
     worker.on('error', logError);
@@ -97,6 +108,14 @@ export class BullMqJobQueue<Spec extends JobSpec, Result> implements JobQueue<Sp
 
   list(owner: string): Promise<JobView<Result, Spec['kind']>[]> {
     return this.whileRedisAnswers(() => this.listJobs(owner));
+  }
+
+  /** Across every instance sharing the queue: the counts are Redis's. */
+  depth(): Promise<JobQueueDepth> {
+    return this.whileRedisAnswers(async () => {
+      const counts = await this.queue.getJobCounts(...waitingStates, 'active');
+      return { waiting: waitingStates.reduce((sum, state) => sum + (counts[state] ?? 0), 0), active: counts.active ?? 0 };
+    });
   }
 
   private async addJob<Kind extends Spec['kind']>(
@@ -209,15 +228,22 @@ async function runJob<Spec extends JobSpec, Result>(
   processor: JobProcessor<Spec, Result>,
   job: Job<JobData, Result>,
   signal: AbortSignal | undefined,
+  observer: JobObserver | undefined,
 ): Promise<Result> {
   const running = runningJob<Spec>(job.id!, job.data.owner, job.name, job.data.payload);
   const context = {
     reportProgress: (progress: number) => job.updateProgress(clampProgress(progress)),
     signal: signal ?? new AbortController().signal,
   };
+  const startedAt = performance.now();
+  const ended = (status: 'completed' | 'failed') =>
+    observer?.jobEnded({ kind: job.name, status, durationMs: performance.now() - startedAt });
   try {
-    return await processor(running, context);
+    const result = await processor(running, context);
+    ended('completed');
+    return result;
   } catch (error) {
+    ended('failed');
     // The safe message only: BullMQ stores it as failedReason, and retrying would repeat the turn.
     throw new UnrecoverableError(toAppError(error).message);
   }

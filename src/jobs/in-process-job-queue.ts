@@ -4,8 +4,10 @@ import {
   clampProgress,
   listedJobsLimit,
   runningJob,
+  type JobObserver,
   type JobProcessor,
   type JobQueue,
+  type JobQueueDepth,
   type JobSpec,
   type JobView,
   type RunningJob,
@@ -21,6 +23,8 @@ export interface InProcessJobQueueOptions<Spec extends JobSpec, Result> {
   maxFinishedJobs?: number;
   /** Jobs waiting beyond this are refused, so a flood cannot grow memory without bound. */
   maxWaitingJobs?: number;
+  /** Told when each job that ran ends. */
+  observer?: JobObserver;
 }
 
 interface JobRecord<Spec extends JobSpec, Result> {
@@ -88,6 +92,10 @@ export class InProcessJobQueue<Spec extends JobSpec, Result> implements JobQueue
     return views.reverse().slice(0, listedJobsLimit);
   }
 
+  async depth(): Promise<JobQueueDepth> {
+    return { waiting: this.waiting.length, active: this.running.size };
+  }
+
   async close(): Promise<void> {
     this.shutdown.abort();
     for (const id of this.waiting.splice(0)) this.finish(id, { failedReason: 'The server shut down before the job started' });
@@ -114,11 +122,16 @@ export class InProcessJobQueue<Spec extends JobSpec, Result> implements JobQueue
       },
       signal: this.shutdown.signal,
     };
+    const startedAt = performance.now();
+    const ended = (status: 'completed' | 'failed') =>
+      this.options.observer?.jobEnded({ kind: record.job.kind, status, durationMs: performance.now() - startedAt });
     try {
       const result = await this.options.processor(record.job, context);
       this.finish(id, { result });
+      ended('completed');
     } catch (error) {
       this.finish(id, { failedReason: toAppError(error).message });
+      ended('failed');
     }
   }
 

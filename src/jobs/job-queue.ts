@@ -54,8 +54,31 @@ export interface JobQueue<Spec extends JobSpec, Result> {
   get(owner: string, id: string): Promise<JobView<Result, Spec['kind']> | undefined>;
   /** The owner's newest jobs still kept (at most listedJobsLimit), newest first. */
   list(owner: string): Promise<JobView<Result, Spec['kind']>[]>;
+  /** How many jobs wait and run now, across owners (read at scrape time, for the metrics). */
+  depth(): Promise<JobQueueDepth>;
   /** Stops taking jobs and waits for the running ones to end. */
   close(): Promise<void>;
+}
+
+export interface JobQueueDepth {
+  /** Not yet started (BullMQ's delayed and prioritized too). */
+  waiting: number;
+  active: number;
+}
+
+/**
+ * Told once per job that ran, when it ends (the Prometheus metrics watch
+ * it); a job that never started (dropped at shutdown) is not a run.
+ */
+export interface JobObserver {
+  jobEnded(run: JobRun): void;
+}
+
+export interface JobRun {
+  kind: string;
+  status: 'completed' | 'failed';
+  /** From the processor's start to its end; the time spent waiting is not in it. */
+  durationMs: number;
 }
 
 /**

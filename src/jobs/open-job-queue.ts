@@ -1,7 +1,7 @@
 import type { Config } from '../config/config.js';
 import type { Logger } from '../core/logger.js';
 import { InProcessJobQueue } from './in-process-job-queue.js';
-import type { JobProcessor, JobQueue, JobSpec } from './job-queue.js';
+import type { JobObserver, JobProcessor, JobQueue, JobSpec } from './job-queue.js';
 
 /** BullMQ on Redis when REDIS_URL is set, else jobs in this process. */
 export async function openJobQueue<Spec extends JobSpec, Result>(
@@ -9,13 +9,22 @@ export async function openJobQueue<Spec extends JobSpec, Result>(
   queueName: string,
   processor: JobProcessor<Spec, Result>,
   logger: Logger,
+  observer?: JobObserver,
 ): Promise<JobQueue<Spec, Result>> {
   const { concurrency, queuePrefix } = config.jobs;
-  if (config.redisUrl === undefined) return new InProcessJobQueue({ processor, concurrency });
+  if (config.redisUrl === undefined) return new InProcessJobQueue({ processor, concurrency, observer });
   // BullMQ and its Redis client load only when Redis is configured.
   const { BullMqJobQueue } = await import('./bullmq-job-queue.js');
   try {
-    return await BullMqJobQueue.open({ redisUrl: config.redisUrl, queueName, prefix: queuePrefix, processor, concurrency, logger });
+    return await BullMqJobQueue.open({
+      redisUrl: config.redisUrl,
+      queueName,
+      prefix: queuePrefix,
+      processor,
+      concurrency,
+      logger,
+      observer,
+    });
   } catch (error) {
     // The URL may hold a password: name the variable, not its value.
     throw new Error(`Cannot connect to the Redis named by REDIS_URL: ${error instanceof Error ? error.message : String(error)}`, {

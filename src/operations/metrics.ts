@@ -6,6 +6,7 @@
  */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { SideModelCall, TurnObserver, TurnOutcome } from '../chat/turn-observer.js';
+import type { JobObserver, JobQueueDepth, JobRun } from '../jobs/job-queue.js';
 import type { ProviderHealth } from '../providers/provider-registry.js';
 import type { Surface } from '../store/chat-store.js';
 
@@ -23,9 +24,11 @@ export interface MetricsSources {
   sockets?: () => Iterable<[namespace: string, count: number]>;
   /** Providers' breakers and counts, read at scrape time. */
   providers?: () => ProviderHealth[];
+  /** Job queues by name, whose depth is read at scrape time. */
+  jobQueues?: () => Iterable<[queue: string, jobs: { depth(): Promise<JobQueueDepth> }]>;
 }
 
-export class Metrics implements TurnObserver {
+export class Metrics implements TurnObserver, JobObserver {
   readonly registry = new Registry();
   private readonly sources: MetricsSources = {};
   private readonly models = new Set<string>();
@@ -87,6 +90,14 @@ export class Metrics implements TurnObserver {
     registers: [this.registry],
   });
 
+  private readonly jobDuration = new Histogram({
+    name: 'parley_job_duration_seconds',
+    help: 'Background jobs run by this instance, from start to end (waiting not included), by kind and final status (completed, failed).',
+    labelNames: ['kind', 'status'] as const,
+    buckets: latencyBuckets,
+    registers: [this.registry],
+  });
+
   constructor() {
     // Process CPU, memory, handles, GC and event-loop lag (its percentiles from monitorEventLoopDelay).
     collectDefaultMetrics({ register: this.registry });
@@ -133,6 +144,22 @@ export class Metrics implements TurnObserver {
         }
       },
     });
+    new Gauge({
+      name: 'parley_job_queue_depth',
+      help: 'Background jobs waiting and running now, by queue and state (waiting, active); with Redis, across all instances.',
+      labelNames: ['queue', 'state'] as const,
+      registers: [this.registry],
+      async collect() {
+        this.reset();
+        for (const [queue, jobs] of sources.jobQueues?.() ?? []) {
+          // A queue whose Redis is away has no depth to show; the scrape still answers (GET /ready names what is down).
+          const depth = await jobs.depth().catch(() => undefined);
+          if (depth === undefined) continue;
+          this.set({ queue, state: 'waiting' }, depth.waiting);
+          this.set({ queue, state: 'active' }, depth.active);
+        }
+      },
+    });
   }
 
   /** Where the scrape-time gauges read from, once those parts exist. */
@@ -166,6 +193,10 @@ export class Metrics implements TurnObserver {
   modelCallEnded(call: SideModelCall): void {
     this.modelCalls.inc({ purpose: call.purpose });
     this.countTokens(providerLabel(call.provider), this.modelLabel(call.model), call.promptTokens, call.completionTokens);
+  }
+
+  jobEnded(run: JobRun): void {
+    this.jobDuration.observe({ kind: run.kind, status: run.status }, run.durationMs / 1000);
   }
 
   private countTokens(provider: string, model: string, input: number, output: number): void {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import pino from 'pino';
 import { BullMqJobQueue } from '../../src/jobs/bullmq-job-queue.js';
-import type { JobContext, JobProcessor, JobSpec } from '../../src/jobs/job-queue.js';
+import type { JobContext, JobObserver, JobProcessor, JobSpec } from '../../src/jobs/job-queue.js';
 import { checkRedis, redisUrl, requireService } from '../support/services.js';
 import { jobQueueContract } from './job-queue.contract.js';
 import { redisTestPrefix } from '../support/redis-test-prefix.js';
@@ -9,7 +9,7 @@ import { redisTestPrefix } from '../support/redis-test-prefix.js';
 const available = await requireService('Redis', () => checkRedis());
 const logger = pino({ level: 'silent' });
 
-async function openQueue<Spec extends JobSpec, Result>(processor: JobProcessor<Spec, Result>) {
+async function openQueue<Spec extends JobSpec, Result>(processor: JobProcessor<Spec, Result>, observer?: JobObserver) {
   const keys = redisTestPrefix();
   const queue = await BullMqJobQueue.open({
     redisUrl: redisUrl(),
@@ -18,6 +18,7 @@ async function openQueue<Spec extends JobSpec, Result>(processor: JobProcessor<S
     processor,
     concurrency: 1,
     logger,
+    observer,
   });
   return {
     queue,

@@ -3,8 +3,8 @@ import { InProcessJobQueue } from '../../src/jobs/in-process-job-queue.js';
 import type { JobContext } from '../../src/jobs/job-queue.js';
 import { jobQueueContract } from './job-queue.contract.js';
 
-jobQueueContract('InProcessJobQueue', async (processor) => {
-  const queue = new InProcessJobQueue({ processor, concurrency: 1 });
+jobQueueContract('InProcessJobQueue', async (processor, observer) => {
+  const queue = new InProcessJobQueue({ processor, concurrency: 1, observer });
   return { queue, close: () => queue.close() };
 });
 

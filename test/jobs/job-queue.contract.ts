@@ -5,7 +5,7 @@
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { AppError } from '../../src/core/errors.js';
-import type { JobProcessor, JobQueue, JobView } from '../../src/jobs/job-queue.js';
+import type { JobObserver, JobProcessor, JobQueue, JobRun, JobView } from '../../src/jobs/job-queue.js';
 
 export type TestJob =
   { kind: 'echo'; payload: { text: string; hold?: boolean; fail?: 'app-error' | 'bug' } } | { kind: 'shout'; payload: { text: string } };
@@ -22,7 +22,8 @@ export interface OpenedQueue {
   close(): Promise<void>;
 }
 
-export type OpenQueue = (processor: JobProcessor<TestJob, TestResult>) => Promise<OpenedQueue>;
+/** `observer` is told of every job the queue ran, as the metrics are. */
+export type OpenQueue = (processor: JobProcessor<TestJob, TestResult>, observer: JobObserver) => Promise<OpenedQueue>;
 
 /** Held jobs wait for their text to be released, so a test can look at them mid-run. */
 class Gates {
@@ -59,9 +60,11 @@ export function jobQueueContract(name: string, open: OpenQueue): void {
     let opened: OpenedQueue;
     let queue: JobQueue<TestJob, TestResult>;
     const gates = new Gates();
+    let runs: JobRun[];
 
     beforeEach(async () => {
-      opened = await open(testProcessor(gates));
+      runs = [];
+      opened = await open(testProcessor(gates), { jobEnded: (run) => runs.push(run) });
       queue = opened.queue;
     });
     afterEach(async () => {
@@ -139,6 +142,28 @@ export function jobQueueContract(name: string, open: OpenQueue): void {
       const listed = await queue.list('alice');
       expect(listed.map((view) => view.id)).toEqual([newer, older]);
       expect(listed[0]).toMatchObject({ kind: 'shout', state: 'completed', result: { text: 'TWO' } });
+    });
+
+    it('answers its depth (waiting and active jobs) and tells its observer of each run with its kind, status and duration', async () => {
+      expect(await queue.depth()).toEqual({ waiting: 0, active: 0 });
+      const held = await queue.add('alice', 'echo', { text: 'hold the line', hold: true });
+      await expect.poll(async () => (await queue.get('alice', held))?.state, { timeout: 5_000, interval: 20 }).toBe('active');
+      const queued = await queue.add('bob', 'shout', { text: 'after you' });
+      const failing = await queue.add('bob', 'echo', { text: 'nope', fail: 'app-error' });
+      expect(await queue.depth()).toEqual({ waiting: 2, active: 1 });
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      gates.release('hold the line');
+      for (const [owner, id] of [
+        ['alice', held],
+        ['bob', queued],
+        ['bob', failing],
+      ] as const)
+        await settled(owner, id);
+      await expect.poll(() => runs.length, { timeout: 5_000, interval: 20 }).toBe(3);
+      expect(runs.map(({ kind, status }) => `${kind} ${status}`)).toEqual(['echo completed', 'shout completed', 'echo failed']);
+      // The held job ran for the 50 ms it was held, not counting the others' wait.
+      expect(runs[0]!.durationMs).toBeGreaterThanOrEqual(45);
+      expect(await queue.depth()).toEqual({ waiting: 0, active: 0 });
     });
 
     it('answers undefined for an id that was never added', async () => {
