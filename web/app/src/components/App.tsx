@@ -1,10 +1,12 @@
 import { useCallback, useEffect, useRef, useState } from 'preact/hooks';
 import { importConversation, whoAmI } from '../api/other-apis';
 import { ApiError, errorText, saveToken } from '../api/http';
+import { useAdminAccess } from '../hooks/use-admin-access';
 import { useConversation } from '../hooks/use-conversation';
 import { useSessions } from '../hooks/use-sessions';
 import { useShortcuts } from '../hooks/use-shortcuts';
 import { chatHash, parseRoute, type Route } from '../lib/routes';
+import { AdminPage } from './AdminPage';
 import { ChatView } from './ChatView';
 import { SharedView } from './SharedView';
 import { Sidebar } from './Sidebar';
@@ -44,6 +46,7 @@ export function App() {
   useEffect(checkAuth, [checkAuth]);
 
   const sessions = useSessions(setNotice, auth === 'signed-in');
+  const admin = useAdminAccess(auth === 'signed-in');
   const conversation = useConversation({
     onSessionCreated: (id) => {
       location.hash = chatHash(id);
@@ -122,10 +125,15 @@ export function App() {
         }}
         onImport={(file) => void importFile(file)}
         onClose={() => setSidebarOpen(false)}
+        showAdmin={admin}
       />
       {route.view === 'usage' ? (
         <main class="chat">
           <UsageView />
+        </main>
+      ) : route.view === 'admin' ? (
+        <main class="chat">
+          <AdminPage />
         </main>
       ) : (
         <ChatView

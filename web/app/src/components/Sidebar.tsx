@@ -17,6 +17,8 @@ export interface SidebarProps {
   onDelete(session: Session): void;
   onImport(file: File): void;
   onClose(): void;
+  /** The signed-in person may use the admin API (useAdminAccess). */
+  showAdmin?: boolean;
 }
 
 /** Conversations newest first, grouped by day; a search over every message; import and the other views. */
@@ -107,6 +109,7 @@ export function Sidebar(props: SidebarProps) {
           }}
         />
         <a href="#/usage">Usage</a>
+        {props.showAdmin && <a href="#/admin">Admin</a>}
         <a href="/voice-assistant">Voice</a>
       </div>
     </nav>
