@@ -33,6 +33,7 @@ import { openSpeechEngines } from '../voice/open-speech-engines.js';
 import { Readiness } from '../operations/readiness.js';
 import { settlesWithin } from '../core/settles-within.js';
 import { Metrics } from '../operations/metrics.js';
+import { isSignedInAs } from '../realtime/signed-in-users.js';
 
 export interface App {
   server: FastifyInstance;
@@ -181,7 +182,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     if (!changed.disabled) return;
     for (const namespace of namespaces) {
       for (const socket of io.of(namespace).sockets.values()) {
-        if ((socket.data as { identity?: { userId?: string } }).identity?.userId === changed.userId) socket.disconnect(true);
+        if (isSignedInAs(socket, changed.userId)) socket.disconnect(true);
       }
     }
   });

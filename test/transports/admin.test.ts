@@ -14,6 +14,7 @@ import {
 } from '../support/services.js';
 import { startTestServer, type TestServer } from '../support/test-server.js';
 import { signToken, testJwtSecret } from '../support/tokens.js';
+import { VoiceTestClient } from './voice-client.js';
 
 const servicesAvailable =
   (await requireService('Redis (127.0.0.1:6379)', () => checkRedis())) && (await requireService('PostgreSQL', () => checkPostgres()));
@@ -40,6 +41,7 @@ describe.skipIf(!servicesAvailable)('the admin API', () => {
   let memberToken: string;
   let memberApiKey: string;
   const sockets: Socket[] = [];
+  const voiceClients: VoiceTestClient[] = [];
 
   beforeAll(async () => {
     fake = await FakeUpstream.start({ reply: 'Hello there friend', tokenDelayMs: 1 });
@@ -71,6 +73,7 @@ describe.skipIf(!servicesAvailable)('the admin API', () => {
   });
   afterAll(async () => {
     for (const socket of sockets) socket.close();
+    for (const client of voiceClients) client.socket.close();
     for (const instance of [first, second]) await instance?.close();
     await fake?.close();
     await keys?.remove();
@@ -179,14 +182,24 @@ describe.skipIf(!servicesAvailable)('the admin API', () => {
     const open = io(`${second.url}/ai`, { forceNew: true, transports: ['websocket'], reconnection: false, auth: { token: memberToken } });
     sockets.push(open);
     await new Promise((resolve) => open.once('connect', () => resolve(undefined)));
-    const ended = new Promise((resolve) => open.once('disconnect', resolve));
+    // Seed 004's voice socket signs in with its handshake token on first use; seed 003's with each event's token.
+    const voice = await VoiceTestClient.connect(second.url, { token: memberToken });
+    voiceClients.push(voice);
+    voice.socket.emit('text-message', { text: 'hello' });
+    await voice.waitFor('message-received');
+    const streamV2 = io(second.url, { forceNew: true, transports: ['websocket'], reconnection: false });
+    sockets.push(streamV2);
+    const completed = new Promise((resolve) => streamV2.once('ai:complete', resolve));
+    streamV2.emit('ai:chat', { message: 'hi', token: memberToken });
+    await completed;
+    const ended = Promise.all([open, voice.socket, streamV2].map((socket) => new Promise((resolve) => socket.once('disconnect', resolve))));
 
     const disabled = await patchMember({ disabled: true });
     expect(disabled.status).toBe(200);
     expect(disabled.body).toMatchObject({ before: { disabled: false }, after: { disabled: true } });
     expect(await memberOutcomes(first)).toEqual(refused);
     await expect.poll(() => memberOutcomes(second), { timeout: 3000 }).toEqual(refused);
-    // The socket opened before is ended on the other instance.
+    // The sockets opened before, on every namespace, are ended on the other instance.
     await ended;
     // The admin may not lock themselves out.
     const self = await call(first, 'PATCH', `/api/v1/admin/users/${adminUserId}`, adminToken, { disabled: true });

@@ -2,6 +2,7 @@ import type { ExtendedError } from 'socket.io';
 import type { Authenticator } from '../../auth/authenticator.js';
 import { toAppError, type AppError } from '../../core/errors.js';
 import { handshakeIdentity } from '../../realtime/handshake-identity.js';
+import { rememberSignedIn } from '../../realtime/signed-in-users.js';
 import type { AiSocket } from './ai-namespace-events.js';
 
 /**
@@ -15,6 +16,7 @@ export function identifySockets(authenticator: Authenticator) {
     handshakeIdentity(authenticator, socket.handshake.auth, socket.id).then(
       (identity) => {
         socket.data.identity = identity;
+        rememberSignedIn(socket, identity);
         next();
       },
       (error: unknown) => next(connectError(toAppError(error))),

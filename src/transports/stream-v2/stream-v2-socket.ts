@@ -8,6 +8,7 @@ import type { ServerDependencies } from '../../http/server-dependencies.js';
 import type { SocketSurface } from '../../realtime/socket-surface.js';
 import { socketTurnClient } from '../../realtime/socket-turn-client.js';
 import { turnResumeSchema } from '../../realtime/turn-resume-payload.js';
+import { rememberSignedIn } from '../../realtime/signed-in-users.js';
 import { payloadToken, socketSession, type StreamSession } from './session-identity.js';
 import type { ClientToServerEvents, ServerToClientEvents, StreamFailure } from './stream-v2-events.js';
 import { chatPayloadSchema, payloadError, type ChatPayload } from './stream-v2-request.js';
@@ -53,6 +54,7 @@ async function runChat(
   try {
     const identity = await dependencies.authenticator.identify(payloadToken(payload.token));
     session = socketSession(identity, socket.id, payload.sessionId ?? undefined);
+    rememberSignedIn(socket, session.identity);
   } catch (error) {
     return emitFailure(socket, toAppError(error), payload.sessionId ?? undefined);
   }
@@ -79,7 +81,9 @@ async function resumeChat(
   let userId: string;
   try {
     const identity = await dependencies.authenticator.identify(payloadToken(tokenOf(payload)));
-    userId = socketSession(identity, socket.id, undefined).identity.userId;
+    const { identity: reader } = socketSession(identity, socket.id, undefined);
+    rememberSignedIn(socket, reader);
+    userId = reader.userId;
   } catch (error) {
     return emitFailure(socket, toAppError(error));
   }

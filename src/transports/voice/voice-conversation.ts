@@ -4,6 +4,7 @@ import { AppError, invalidRequest, toAppError } from '../../core/errors.js';
 import type { Identity } from '../../core/identity.js';
 import { uuidPattern } from '../../http/resource-id.js';
 import { handshakeIdentity } from '../../realtime/handshake-identity.js';
+import { rememberSignedIn } from '../../realtime/signed-in-users.js';
 import type { ChatStore } from '../../store/chat-store.js';
 
 /** A voice connection that joined one of its user's conversations at the handshake. */
@@ -29,6 +30,7 @@ export function joinConversations(authenticator: Authenticator, store: ChatStore
     joinedConversation(authenticator, store, socket, requested).then(
       (conversation) => {
         joined.set(socket, conversation);
+        rememberSignedIn(socket, conversation.identity);
         next();
       },
       (error: unknown) => next(connectError(toAppError(error))),

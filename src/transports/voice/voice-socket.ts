@@ -2,6 +2,7 @@ import type { Namespace, Socket } from 'socket.io';
 import type { Authenticator } from '../../auth/authenticator.js';
 import type { Identity } from '../../core/identity.js';
 import { handshakeIdentity } from '../../realtime/handshake-identity.js';
+import { rememberSignedIn } from '../../realtime/signed-in-users.js';
 import type { SocketSurface } from '../../realtime/socket-surface.js';
 import type { ClientToServerEvents, ServerToClientEvents } from './voice-events.js';
 import { DecoderSlots } from '../../voice/decoder-slots.js';
@@ -75,7 +76,11 @@ export const voiceSocket: SocketSurface = (io, dependencies) => {
 function voiceClient(socket: VoiceSocket, authenticator: Authenticator, joined: JoinedConversation | undefined): VoiceClient {
   let identity: Promise<Identity> | undefined = joined === undefined ? undefined : Promise.resolve(joined.identity);
   return {
-    identity: () => (identity ??= handshakeIdentity(authenticator, socket.handshake.auth, socket.id)),
+    identity: () =>
+      (identity ??= handshakeIdentity(authenticator, socket.handshake.auth, socket.id).then((signedIn) => {
+        rememberSignedIn(socket, signedIn);
+        return signedIn;
+      })),
     address: socket.handshake.address,
     target:
       joined === undefined

@@ -1,0 +1,21 @@
+import type { Identity } from '../core/identity.js';
+
+/**
+ * The users a socket's events have been accepted for, kept on `socket.data`
+ * so that disabling a user ends their open sockets (app.ts). One default
+ * namespace socket can carry seed 003's per-event tokens and seed 004's
+ * handshake token, hence a set rather than one identity.
+ */
+interface SignedInData {
+  signedInUsers?: Set<string>;
+}
+
+export function rememberSignedIn(socket: { data: unknown }, identity: Identity): void {
+  if (identity.kind === 'anonymous') return;
+  const data = socket.data as SignedInData;
+  (data.signedInUsers ??= new Set()).add(identity.userId);
+}
+
+export function isSignedInAs(socket: { data: unknown }, userId: string): boolean {
+  return (socket.data as SignedInData).signedInUsers?.has(userId) === true;
+}
