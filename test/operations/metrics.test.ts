@@ -179,4 +179,42 @@ describe('Prometheus metrics at GET /metrics', () => {
     expect(total(after, 'parley_provider_breaker_state', { provider: 'openai' })).toBe(0);
     expect(total(after, 'parley_http_requests_total', { route: '/v1/chat/completions', status: '413' })).toBe(1);
   });
+
+  it('reports background jobs: the queue depth while one runs, and each run by kind and final status', async () => {
+    const before = await scrape();
+    const queue = async (path: string, body: unknown) => {
+      const response = await post(`/api/v1/ai/jobs/${path}`, body);
+      expect(response.status).toBe(202);
+      return ((await response.json()) as { jobId: string }).jobId;
+    };
+    const finished = (jobId: string) =>
+      expect
+        .poll(async () => ((await (await fetch(`${server.url}/api/v1/ai/jobs/${jobId}`)).json()) as { state: string }).state, {
+          timeout: 5_000,
+          interval: 20,
+        })
+        .toMatch(/completed|failed/);
+    const depth = (samples: Sample[], state: string) => total(samples, 'parley_job_queue_depth', { queue: 'ai-tasks', state });
+
+    fake.behaviour.firstTokenDelayMs = 400;
+    const slow = await queue('completions', { message: 'take your time' });
+    await expect.poll(async () => depth(await scrape(), 'active'), { timeout: 5_000, interval: 20 }).toBe(1);
+    await finished(slow);
+    fake.behaviour.firstTokenDelayMs = 0;
+    await finished(await queue('embeddings', { text: 'vector me' }));
+    fake.failNext({ status: 500 }, { status: 500 });
+    await finished(await queue('completions', { message: 'fail me' }));
+
+    const after = await scrape();
+    const grew = (labels: Record<string, string>) =>
+      total(after, 'parley_job_duration_seconds_count', labels) - total(before, 'parley_job_duration_seconds_count', labels);
+    expect(grew({ kind: 'generate-completion', status: 'completed' })).toBe(1);
+    expect(grew({ kind: 'generate-embeddings', status: 'completed' })).toBe(1);
+    expect(grew({ kind: 'generate-completion', status: 'failed' })).toBe(1);
+    // The slow completion waited on its first token for 400 ms: its duration is in the buckets above that.
+    const slowBucket = (samples: Sample[]) =>
+      total(samples, 'parley_job_duration_seconds_bucket', { kind: 'generate-completion', status: 'completed', le: '0.25' });
+    expect(slowBucket(after) - slowBucket(before)).toBe(0);
+    expect([depth(after, 'waiting'), depth(after, 'active')]).toEqual([0, 0]);
+  });
 });
