@@ -1,8 +1,10 @@
 /**
  * Relay: streaming chat completions (`POST /v1/chat/completions`, stream
  * with usage) through Parley, through a plain byte-piping proxy (the
- * physical limit) and directly to the fake upstream, alternating, at several
- * concurrencies and token delays. Parley stores every turn (SQLite).
+ * physical limit), through the Portkey gateway (the peer a user would pick
+ * instead; `--no-peer` leaves it out) and directly to the fake upstream,
+ * alternating, at several concurrencies and token delays. Parley stores
+ * every turn (SQLite).
  *
  *   npx tsx bench/relay.ts [--tiny] [--concurrency=1,50,200] [--delay=0,20] [--rounds=3]
  *   npx tsx bench/relay.ts --turn-log [--concurrency=1,50] ...
@@ -38,6 +40,7 @@ import { argNumbers, argValue } from './lib/bench-args.js';
 import { startParley, type ParleyProcess } from './lib/parley-process.js';
 import { relayRows, relayTableRows, type RelayRow } from './lib/relay-report.js';
 import { printStallReport, stallReport, traceStallsThreshold } from './lib/profile-stalls.js';
+import { installedPortkeyVersions, peerWanted, startPortkeyTarget } from './lib/portkey-gateway.js';
 import { isTiny, printJsonLine, printTable } from './lib/report.js';
 import { anthropicMessagesTarget, openaiStreamTarget, openaiToolsStreamTarget } from './lib/stream-targets.js';
 import { tempSqlite, type TempDatabase } from './lib/temp-database.js';
@@ -80,6 +83,7 @@ printJsonLine('relay', {
   rounds: size.rounds,
   persistence: 'sqlite',
   modelApis,
+  ...(peerWanted && { portkey: installedPortkeyVersions() }),
   rows,
 });
 if (metricsOff) printMetricsCost(rows);
@@ -109,6 +113,7 @@ async function runPhase(delayMs: number): Promise<RelayRow[]> {
   let parley: ParleyProcess | undefined;
   let redisParley: ParleyProcess | undefined;
   let quietParley: ParleyProcess | undefined;
+  let portkey: UrlProcess | undefined;
   let quietDatabase: TempDatabase | undefined;
   let database: TempDatabase | undefined;
   let redisDatabase: TempDatabase | undefined;
@@ -130,6 +135,11 @@ async function runPhase(delayMs: number): Promise<RelayRow[]> {
       openaiStreamTarget('proxy', proxy.pid, proxy.url),
       openaiStreamTarget('direct', undefined, fake.url),
     ];
+    if (peerWanted) {
+      const peer = await startPortkeyTarget(fake.url);
+      portkey = peer.gateway;
+      targets.push(peer.target);
+    }
     if (modelApis) {
       const userText = benchReply(size.replyTokens);
       targets.push(
@@ -176,7 +186,7 @@ async function runPhase(delayMs: number): Promise<RelayRow[]> {
     }
     return phaseRows;
   } finally {
-    await stopAll([fake, proxy, parley, redisParley, quietParley]);
+    await stopAll([fake, proxy, portkey, parley, redisParley, quietParley]);
     if (stallDir !== undefined) {
       // A phase that failed may have left no profile; its own error is the one to see.
       try {

@@ -2,8 +2,9 @@
  * Surfaces: the relay measurement through Parley's seed surfaces, with
  * every turn stored, on SQLite and on Postgres: seed 003's SSE
  * (`POST /api/v2/ai/chat/stream`) and seed 001's Socket.IO chat (`/ai`,
- * `chat:start`). The byte proxy and the direct path run in the same
- * alternating rounds, so the ratios compare like with like.
+ * `chat:start`). The byte proxy, the Portkey gateway (the peer; `--no-peer`
+ * leaves it out) and the direct path run in the same alternating rounds, so
+ * the ratios compare like with like.
  *
  *   npx tsx bench/surfaces.ts [--tiny] [--concurrency=1,50,200] [--delay=0,20] [--rounds=2] [--databases=sqlite,postgres]
  *     [--profile-dir=<dir>]  (each Parley runs with --cpu-prof; summarize with bench/lib/summarize-profile.ts)
@@ -15,6 +16,7 @@ import { runAlternating, streamRunPlan, type RunPlan } from './lib/alternating-r
 import { argNumbers, argValue } from './lib/bench-args.js';
 import { startParley, type ParleyProcess } from './lib/parley-process.js';
 import { relayRows, relayTableRows, type RelayRow } from './lib/relay-report.js';
+import { installedPortkeyVersions, peerWanted, startPortkeyTarget } from './lib/portkey-gateway.js';
 import { isTiny, printJsonLine, printTable } from './lib/report.js';
 import { aiNamespaceChatTarget, openaiStreamTarget, streamV2SseTarget, type StreamTarget } from './lib/stream-targets.js';
 import { tempDatabase, type TempDatabase } from './lib/temp-database.js';
@@ -50,6 +52,7 @@ printJsonLine('surfaces', {
   machine: { cpus: cpus().length, node: process.version },
   replyTokens: size.replyTokens,
   rounds: size.rounds,
+  ...(peerWanted && { portkey: installedPortkeyVersions() }),
   rows,
 });
 
@@ -67,6 +70,11 @@ async function runPhase(delayMs: number): Promise<RelayRow[]> {
     const proxy = await startByteProxy(fake.url);
     processes.push(proxy);
     const targets: StreamTarget[] = [openaiStreamTarget('proxy', proxy.pid, proxy.url), openaiStreamTarget('direct', undefined, fake.url)];
+    if (peerWanted) {
+      const peer = await startPortkeyTarget(fake.url);
+      processes.push(peer.gateway);
+      targets.push(peer.target);
+    }
     for (const kind of databases) {
       const database = await tempDatabase(kind);
       temps.push(database);

@@ -34,7 +34,7 @@ describe('the benchmark scripts', () => {
   );
 
   it(
-    'relay --model-apis --metrics-off --trace-stalls streams through /v1/messages, tool calls and a Parley without metrics, every token counted, and names what ran in the stalls',
+    'relay --model-apis --metrics-off --trace-stalls streams through the Portkey peer, /v1/messages, tool calls and a Parley without metrics, every token counted, and names what ran in the stalls',
     async () => {
       const args = [
         '--import',
@@ -58,6 +58,7 @@ describe('the benchmark scripts', () => {
         'parley',
         'proxy',
         'direct',
+        'portkey',
         'parley-messages',
         'parley-metrics-off',
         'parley-tools',
