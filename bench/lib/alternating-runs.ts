@@ -33,6 +33,8 @@ export interface RunPlan {
   prewarm: boolean;
   rounds: number;
   expectedTokens: number;
+  /** Count the streams with a gap between tokens over this (TokenMeter.stalledStreams). */
+  stallMs?: number;
 }
 
 /**
@@ -43,7 +45,7 @@ export interface RunPlan {
 export async function runAlternating(targets: StreamTarget[], plan: RunPlan, label: string): Promise<TargetResult[]> {
   const results = targets.map((target) => ({
     target: target.name,
-    meter: new TokenMeter(plan.expectedTokens),
+    meter: new TokenMeter(plan.expectedTokens, plan.stallMs),
     cpuMs: target.pid === undefined ? undefined : 0,
     dbCpuMs: target.postgresDatabase === undefined ? undefined : 0,
     eventLoop: null as EventLoopDelay | null,

@@ -49,10 +49,18 @@ export class TokenMeter {
   tokens = 0;
   streams = 0;
   errors = 0;
+  /** Streams that ended well but waited longer than `stallMs` between two tokens. */
+  stalledStreams = 0;
   firstError: string | undefined;
 
-  /** With `expectedTokens`, a stream that ends with fewer or more tokens counts as failed. */
-  constructor(readonly expectedTokens?: number) {}
+  /**
+   * With `expectedTokens`, a stream that ends with fewer or more tokens counts as failed;
+   * with `stallMs`, one whose longest gap between tokens is over it counts as stalled.
+   */
+  constructor(
+    readonly expectedTokens?: number,
+    readonly stallMs?: number,
+  ) {}
 
   begin(): StreamTracker {
     return new StreamTracker(this);
@@ -85,6 +93,7 @@ export class StreamTracker {
   readonly #meter: TokenMeter;
   readonly #start = performance.now();
   #last = -1;
+  #longestGap = 0;
   tokens = 0;
 
   constructor(meter: TokenMeter) {
@@ -97,7 +106,11 @@ export class StreamTracker {
     const now = performance.now();
     const meter = this.#meter;
     if (this.#last < 0) meter.ttfts.push(now - this.#start);
-    else meter.gaps.push(now - this.#last);
+    else {
+      const gap = now - this.#last;
+      meter.gaps.push(gap);
+      if (gap > this.#longestGap) this.#longestGap = gap;
+    }
     meter.zeroGaps += count - 1;
     meter.tokens += count;
     this.tokens += count;
@@ -108,6 +121,10 @@ export class StreamTracker {
     const expected = this.#meter.expectedTokens;
     if (expected !== undefined && this.tokens !== expected) {
       this.#meter.fail(new Error(`a stream ended after ${this.tokens} of ${expected} tokens`));
-    } else this.#meter.streams++;
+    } else {
+      this.#meter.streams++;
+      const stallMs = this.#meter.stallMs;
+      if (stallMs !== undefined && this.#longestGap > stallMs) this.#meter.stalledStreams++;
+    }
   }
 }

@@ -28,7 +28,7 @@ describe('the benchmark scripts', () => {
         .filter((line) => line.startsWith('BENCH_JSON '))
         .map((line) => (JSON.parse(line.slice('BENCH_JSON '.length)) as { scenario: string }).scenario);
       expect(scenarios.length).toBeGreaterThanOrEqual(5);
-      for (const scenario of ['relay', 'surfaces', 'sockets', 'store', 'stop']) expect(reported).toContain(scenario);
+      for (const scenario of ['relay', 'surfaces', 'sockets', 'store', 'stop', 'gateway-streams']) expect(reported).toContain(scenario);
     },
     16 * 60_000,
   );
