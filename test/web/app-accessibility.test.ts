@@ -1,5 +1,4 @@
-import { mkdtemp, readFile, stat } from 'node:fs/promises';
-import { createRequire } from 'node:module';
+import { mkdtemp, stat } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import type { Page } from 'playwright-core';
@@ -8,26 +7,9 @@ import { checkChromium, openChromium, type OpenedChromium } from '../support/chr
 import { FakeUpstream } from '../support/fake-upstream.js';
 import { requireService } from '../support/services.js';
 import { startTestServer, type TestServer } from '../support/test-server.js';
-import { countOf, messagesOf, sendAndWait } from './app-page-helpers.js';
+import { axeViolations, countOf, messagesOf, sendAndWait } from './app-page-helpers.js';
 
 const chromiumAvailable = await requireService('Chromium', checkChromium);
-const axeSource = await readFile(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
-
-interface AxeViolation {
-  id: string;
-  impact: string | null;
-  nodes: { target: string[] }[];
-}
-
-/** Runs axe-core inside the page (its source injected, as CSP allows test tooling to) and returns the violations. */
-async function axeViolations(page: Page): Promise<AxeViolation[]> {
-  await page.addScriptTag({ content: axeSource });
-  return page.evaluate(async () => {
-    const axe = (globalThis as unknown as { axe: { run(): Promise<{ violations: AxeViolation[] }> } }).axe;
-    return (await axe.run()).violations.map(({ id, impact, nodes }) => ({ id, impact, nodes: nodes.map(({ target }) => ({ target })) }));
-  });
-}
-
 const isFocused = (page: Page, selector: string) =>
   page.evaluate((wanted) => (globalThis as any).document.activeElement?.matches(wanted) ?? false, selector);
 

@@ -1,3 +1,5 @@
+import { readFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
 import type { Locator, Page } from 'playwright-core';
 import { expect } from 'vitest';
 
@@ -28,4 +30,42 @@ export async function openSessionId(page: Page): Promise<string> {
   await page.waitForFunction(() => (globalThis as unknown as { location: { hash: string } }).location.hash.startsWith('#/c/'));
   const hash = await page.evaluate(() => (globalThis as unknown as { location: { hash: string } }).location.hash);
   return decodeURIComponent(hash.replace('#/c/', '').split('/')[0]!);
+}
+
+/** Signs up a built-in account from the sign-in form (a server with JWT_SECRET) and waits for the chat. */
+export async function signUp(page: Page, email: string, password = 'correct horse battery'): Promise<void> {
+  await page.getByRole('button', { name: 'No account yet? Sign up' }).click();
+  await page.getByLabel('Email').fill(email);
+  await page.getByLabel('Password').fill(password);
+  await page.getByRole('button', { name: 'Sign up', exact: true }).click();
+  await page.getByRole('textbox', { name: 'Message' }).waitFor();
+}
+
+/** The signed-in person's token, as the app keeps it (web/app/src/api/http.ts). */
+export async function savedToken(page: Page): Promise<string> {
+  const token = (await page.evaluate('localStorage.getItem("parley.token")')) as string | null;
+  expect(token).toBeTruthy();
+  return token!;
+}
+
+export interface AxeViolation {
+  id: string;
+  impact: string | null;
+  nodes: { target: string[] }[];
+}
+
+let axeSource: Promise<string> | undefined;
+
+/**
+ * Runs axe-core inside the page and returns the violations. Its source is
+ * injected as a script, so the page must be opened with bypassCSP (the app's
+ * CSP allows only its own files).
+ */
+export async function axeViolations(page: Page): Promise<AxeViolation[]> {
+  axeSource ??= readFile(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
+  await page.addScriptTag({ content: await axeSource });
+  return page.evaluate(async () => {
+    const axe = (globalThis as unknown as { axe: { run(): Promise<{ violations: AxeViolation[] }> } }).axe;
+    return (await axe.run()).violations.map(({ id, impact, nodes }) => ({ id, impact, nodes: nodes.map(({ target }) => ({ target })) }));
+  });
 }

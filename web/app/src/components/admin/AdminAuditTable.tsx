@@ -15,9 +15,11 @@ export function AdminAuditTable({ entries, names }: { entries: AuditEntry[]; nam
   if (entries.length === 0) return <p class="muted">No admin action yet.</p>;
   const name = (userId: string | null) => (userId === null ? '—' : (names.get(userId) ?? userId));
   return (
-    <div class="table-scroll" role="region" aria-labelledby="admin-audit-title" tabIndex={0}>
+    <div class="table-scroll" role="region" aria-labelledby="admin-audit-caption" tabIndex={0}>
       <table class="admin-table" id="admin-audit">
-        <caption class="visually-hidden">Audit log, newest first</caption>
+        <caption id="admin-audit-caption" class="visually-hidden">
+          Audit log, newest first
+        </caption>
         <thead>
           <tr>
             <th scope="col">When</th>

@@ -25,9 +25,11 @@ function failuresText(failures: Record<string, number>): string {
 export function AdminProvidersTable({ providers }: { providers: ProviderReport[] }) {
   if (providers.length === 0) return <p class="muted">No provider is configured and none replied in the last hour.</p>;
   return (
-    <div class="table-scroll" role="region" aria-labelledby="admin-providers-title" tabIndex={0}>
+    <div class="table-scroll" role="region" aria-labelledby="admin-providers-caption" tabIndex={0}>
       <table class="admin-table" id="admin-providers">
-        <caption class="visually-hidden">Provider health</caption>
+        <caption id="admin-providers-caption" class="visually-hidden">
+          Provider health
+        </caption>
         <thead>
           <tr>
             <th scope="col">Provider</th>

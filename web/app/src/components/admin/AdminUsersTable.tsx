@@ -3,10 +3,14 @@ import { budgetText, count, userName } from './admin-format';
 
 /** Every listed user: tokens today (UTC) and in total, what is left of each budget, conversations, whether disabled. */
 export function AdminUsersTable({ users }: { users: AdminUser[] }) {
+  // Each scroll region is named by its table's caption, not its section's heading: two
+  // landmarks of one name are ambiguous to a screen reader (axe landmark-unique).
   return (
-    <div class="table-scroll" role="region" aria-labelledby="admin-users-title" tabIndex={0}>
+    <div class="table-scroll" role="region" aria-labelledby="admin-users-caption" tabIndex={0}>
       <table class="admin-table" id="admin-users">
-        <caption class="visually-hidden">Users with their usage and budgets</caption>
+        <caption id="admin-users-caption" class="visually-hidden">
+          Users with their usage and budgets
+        </caption>
         <thead>
           <tr>
             <th scope="col">User</th>
