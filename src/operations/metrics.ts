@@ -9,6 +9,7 @@ import type { SideModelCall, TurnObserver, TurnOutcome } from '../chat/turn-obse
 import type { JobObserver, JobQueueDepth, JobRun } from '../jobs/job-queue.js';
 import type { ProviderHealth } from '../providers/provider-registry.js';
 import type { Surface } from '../store/chat-store.js';
+import { VoiceMetrics } from './voice-metrics.js';
 
 /** LLM latencies: tens of milliseconds for a cached or local model, up to a minute for a long reply. */
 const latencyBuckets = [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 20, 30, 60];
@@ -32,6 +33,8 @@ export class Metrics implements TurnObserver, JobObserver {
   readonly registry = new Registry();
   private readonly sources: MetricsSources = {};
   private readonly models = new Set<string>();
+  /** Seed 004's utterances and speech engine calls (the voice assistant's VoiceObserver). */
+  readonly voice = new VoiceMetrics(this.registry);
 
   private readonly httpRequests = new Counter({
     name: 'parley_http_requests_total',

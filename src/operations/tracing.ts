@@ -27,11 +27,12 @@ import { resourceFromAttributes } from '@opentelemetry/resources';
 import { BatchSpanProcessor, TracerProvider } from '@opentelemetry/sdk-trace';
 import type { FastifyInstance } from 'fastify';
 import { setRequestTraceContext } from '../http/request-trace.js';
-import { AppError } from '../core/errors.js';
 import type { TurnOutcome } from '../chat/turn-observer.js';
 import type { ProviderRequestTrace, TurnPhase, TurnTrace, TurnTracer } from '../chat/turn-tracer.js';
 import type { FinishReason } from '../providers/chat-provider.js';
 import type { TracingSettings } from '../config/tracing-settings.js';
+import { endSpan } from './span-failure.js';
+import { VoiceTracing } from './voice-tracing.js';
 
 const headerGetter: TextMapGetter<Record<string, string | string[] | undefined>> = {
   keys: (carrier) => Object.keys(carrier),
@@ -42,6 +43,8 @@ export class Tracing implements TurnTracer {
   private readonly provider: TracerProvider;
   private readonly tracer: Tracer;
   private readonly propagator = new W3CTraceContextPropagator();
+  /** Seed 004's voice exchanges and their speech engine calls. */
+  readonly voice: VoiceTracing;
 
   constructor(settings: TracingSettings) {
     this.provider = new TracerProvider({
@@ -49,6 +52,7 @@ export class Tracing implements TurnTracer {
       spanProcessors: [new BatchSpanProcessor({ exporter: new OTLPTraceExporter({ url: settings.tracesUrl }), scheduledDelayMillis: 500 })],
     });
     this.tracer = this.provider.getTracer('parley');
+    this.voice = new VoiceTracing(this.tracer);
   }
 
   /** A server span per HTTP request, under the caller's traceparent, announced in the response's own traceparent header. */
@@ -160,14 +164,4 @@ class OpenTurnTrace implements TurnTrace {
     this.ended = true;
     this.span.end();
   }
-}
-
-/** A failure is named by its error code only: no message, stack or key reaches the collector. */
-function endSpan(span: Span, failure: unknown): void {
-  if (failure !== undefined) {
-    const code = failure instanceof AppError ? failure.code : 'internal_error';
-    span.setAttribute('error.type', code);
-    span.setStatus({ code: SpanStatusCode.ERROR, message: code });
-  }
-  span.end();
 }

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FakeUpstream } from '../support/fake-upstream.js';
 import { startTestServer, type TestServer } from '../support/test-server.js';
+import { VoiceTestClient } from '../transports/voice-client.js';
 
 /**
  * METRICS=false, for operators who scrape nothing (and for the relay bench's
@@ -49,6 +50,19 @@ describe('METRICS=false', () => {
     expect(JSON.stringify(history)).toContain('You said: stored anyway');
     const scrape = await fetch(`${server.url}/metrics`);
     expect(scrape.status).toBe(404);
+  });
+
+  it('answers and speaks a voice message with nothing to count it into', async () => {
+    const client = await VoiceTestClient.connect(server.url);
+    try {
+      client.socket.emit('text-message', 'no counting aloud');
+      const response = await client.waitFor('ai-response');
+      expect(response.text).toBe('You said: no counting aloud');
+      expect(Buffer.from(response.audio!, 'base64')).toEqual(fake.behaviour.speech);
+      expect(client.events('error')).toEqual([]);
+    } finally {
+      client.close();
+    }
   });
 
   it('rejects a METRICS value that is not a boolean, naming it', async () => {

@@ -13,9 +13,10 @@ import type { DecoderSlots } from '../../voice/decoder-slots.js';
 import { RecordingDecoder } from '../../voice/recording-decoder.js';
 import type { SpeechToText, TextToSpeech } from '../../voice/speech-engines.js';
 import { UtteranceDetector } from '../../voice/utterance-detector.js';
+import { VoiceExchange, type VoiceInstruments } from '../../voice/voice-exchange.js';
 import type { AiResponse, ServerToClientEvents } from './voice-events.js';
 
-export interface VoiceSessionDependencies {
+export interface VoiceSessionDependencies extends VoiceInstruments {
   turns: Turns;
   speechToText: SpeechToText;
   textToSpeech: TextToSpeech | undefined;
@@ -113,9 +114,13 @@ export class VoiceSession {
   }
 
   textMessage(text: string): void {
+    const exchange = new VoiceExchange(this.dependencies, 'text');
     this.client.identity().then(
-      (identity) => this.respond(text, 'text', identity, { bucket: 'default', address: this.client.address }),
-      (error: unknown) => this.report(error),
+      (identity) => this.respond(text, 'text', identity, { bucket: 'default', address: this.client.address }, exchange),
+      (error: unknown) => {
+        exchange.end('refused', error);
+        this.report(error);
+      },
     );
   }
 
@@ -138,38 +143,58 @@ export class VoiceSession {
   }
 
   private hear(pcm: Buffer): void {
+    // The exchange starts here, at the end of speech: time waiting behind earlier utterances is part of it.
+    const exchange = new VoiceExchange(this.dependencies, 'voice', pcm.length);
     // In order, one at a time: the user's words become messages in the order they were said.
-    this.transcriptions = this.transcriptions.then(() => this.transcribe(pcm));
+    this.transcriptions = this.transcriptions.then(() => this.transcribe(pcm, exchange));
   }
 
-  private async transcribe(pcm: Buffer): Promise<void> {
-    if (this.closing.signal.aborted) return;
+  private async transcribe(pcm: Buffer, exchange: VoiceExchange): Promise<void> {
+    if (this.closing.signal.aborted) return exchange.end('interrupted');
+    let admitted = false;
     try {
       const identity = await this.client.identity();
       // Counted here, before the recogniser is paid; the turn it leads to is not counted again.
       await this.dependencies.rateLimiter.consume('default', identity, this.client.address);
-      const text = await this.dependencies.speechToText.transcribe(pcm, this.closing.signal);
-      if (this.closing.signal.aborted) return;
+      admitted = true;
+      const text = await exchange.transcribe(this.dependencies.speechToText, pcm, this.closing.signal);
+      if (this.closing.signal.aborted) return exchange.end('interrupted');
       this.client.emit('speech-result', { text, isFinal: true });
-      if (text !== '') void this.respond(text, 'voice', identity, { bucket: 'none' });
+      if (text === '') exchange.end('empty');
+      else void this.respond(text, 'voice', identity, { bucket: 'none' }, exchange);
     } catch (error) {
+      exchange.end(this.closing.signal.aborted ? 'interrupted' : admitted ? 'failed' : 'refused', error);
       this.report(error);
     }
   }
 
-  private async respond(text: string, source: 'voice' | 'text', identity: Identity, turnClient: TurnClient): Promise<void> {
+  private async respond(
+    text: string,
+    source: 'voice' | 'text',
+    identity: Identity,
+    turnClient: TurnClient,
+    exchange: VoiceExchange,
+  ): Promise<void> {
     this.reply?.abort();
     const reply = new AbortController();
     this.reply = reply;
     this.client.emit('ai-typing', { isTyping: true });
+    let answered = false;
+    let failure: unknown;
     try {
-      const message = await this.runTurn(text, source, identity, turnClient, reply.signal);
-      if (message === undefined || reply.signal.aborted) return;
-      const response = await this.speak(message, reply.signal);
-      if (!reply.signal.aborted) this.client.emit('ai-response', response);
+      const turn = await this.runTurn(text, source, identity, turnClient, reply.signal, exchange.turnParent);
+      failure = turn.failure;
+      if (turn.reply === undefined || reply.signal.aborted) return;
+      const response = await this.speak(turn.reply, reply.signal, exchange);
+      if (!reply.signal.aborted) {
+        this.client.emit('ai-response', response);
+        answered = true;
+      }
     } catch (error) {
+      failure = error;
       this.report(error);
     } finally {
+      exchange.end(answered ? 'answered' : reply.signal.aborted ? 'interrupted' : 'failed', failure);
       if (this.reply === reply) {
         this.reply = undefined;
         this.client.emit('ai-typing', { isTyping: false });
@@ -177,14 +202,15 @@ export class VoiceSession {
     }
   }
 
-  /** The stored reply, or undefined when the turn failed (an error event was sent) or was aborted. */
+  /** The stored reply, or none when the turn failed (an error event was sent, `failure` says why) or was aborted. */
   private async runTurn(
     text: string,
     source: 'voice' | 'text',
     identity: Identity,
     turnClient: TurnClient,
     signal: AbortSignal,
-  ): Promise<StoredMessage | undefined> {
+    traceParent: unknown,
+  ): Promise<{ reply: StoredMessage | undefined; failure: unknown }> {
     const { surface } = this.dependencies;
     // A voice reply is worth its audio, on this connection: the turn ends with the socket.
     const events = this.dependencies.turns.start(
@@ -196,23 +222,25 @@ export class VoiceSession {
         signal,
         client: turnClient,
       },
-      { detachable: false, client: { gone: this.closing.signal, endsWithClient: true } },
+      { detachable: false, client: { gone: this.closing.signal, endsWithClient: true, traceParent } },
     );
     let reply: StoredMessage | undefined;
+    let failure: unknown;
     for await (const event of events) {
       if (event.type === 'turn-start') {
         this.client.emit('message-received', { text, source, messageId: event.userMessage.id, timestamp: new Date().toISOString() });
       } else if (event.type === 'turn-finish') {
         reply = event.message;
       } else if (event.type === 'turn-error') {
+        failure = event.error;
         this.report(event.error);
       }
     }
-    return reply;
+    return { reply, failure };
   }
 
   /** The reply with its speech; a failure to speak it still sends the text, with an error event saying why. */
-  private async speak(message: StoredMessage, signal: AbortSignal): Promise<AiResponse> {
+  private async speak(message: StoredMessage, signal: AbortSignal, exchange: VoiceExchange): Promise<AiResponse> {
     const response: AiResponse = {
       text: message.content,
       audio: null,
@@ -223,7 +251,7 @@ export class VoiceSession {
     const { textToSpeech } = this.dependencies;
     if (textToSpeech === undefined || message.content.trim() === '') return response;
     try {
-      const speech = await textToSpeech.synthesize(message.content, signal);
+      const speech = await exchange.synthesize(textToSpeech, message.content, signal);
       response.audio = speech.audio.toString('base64');
       response.mimeType = speech.mimeType;
     } catch (error) {

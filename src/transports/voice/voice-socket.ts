@@ -41,6 +41,8 @@ export const voiceSocket: SocketSurface = (io, dependencies) => {
           voice: dependencies.config.voice,
           decoderSlots,
           logger: dependencies.logger,
+          observer: dependencies.metrics?.voice,
+          tracer: dependencies.tracing?.voice,
         },
         voiceClient(socket, dependencies.authenticator, joined.get(socket)),
       ));
