@@ -1,11 +1,7 @@
-import type Database from 'libsql';
-import type { Compilable, QueryResult } from 'kysely';
-import { assertChanged, type AtomicWrite } from './store-database.js';
-
-type LibsqlDatabase = InstanceType<typeof Database>;
-
-/** Runs a write's statements in order, synchronously, and returns each one's result. */
-export type RunStatements = (queries: readonly Compilable[]) => QueryResult<unknown>[];
+import type { QueryResult } from 'kysely';
+import type { SqliteStatementResult } from './sqlite-worker-protocol.js';
+import type { SqliteWorkerConnection } from './sqlite-worker-client.js';
+import type { AtomicWrite } from './store-database.js';
 
 interface QueuedWrite {
   work: (writeAtomically: AtomicWrite) => Promise<unknown>;
@@ -24,10 +20,9 @@ type Outcome = { ok: true; value: unknown } | { ok: false; error: unknown };
  * the WAL), and profiles of 200 concurrent streams showed COMMIT as the
  * largest cost of a stored turn. Each write is a savepoint of its own, so a
  * failed one rolls back alone; its caller hears the outcome only once the
- * group has committed. Groups start on a fresh macrotask: the driver is
- * synchronous, and a burst of turns run back to back would otherwise stall
- * every socket (bench/sockets.ts saw 1.5 s gaps when 1,000 turns started at
- * once).
+ * group has committed. The statements run on the SQLite worker thread
+ * (sqlite-worker.ts); only the queue is here. A group starts on a fresh
+ * macrotask, so that the writes arriving in one burst share it.
  */
 export class SqliteGroupCommit {
   private queue: QueuedWrite[] = [];
@@ -35,8 +30,7 @@ export class SqliteGroupCommit {
   private idle: (() => void)[] = [];
 
   constructor(
-    private readonly database: LibsqlDatabase,
-    private readonly runStatements: RunStatements,
+    private readonly connection: SqliteWorkerConnection,
     private readonly maxGroup = 64,
   ) {}
 
@@ -56,18 +50,13 @@ export class SqliteGroupCommit {
     return new Promise((resolve) => this.idle.push(resolve));
   }
 
+  // One message to the worker per write: its savepoint, statements and guard run there together.
   private readonly writeInSavepoint: AtomicWrite = async (queries, options) => {
-    this.database.exec('SAVEPOINT parley_write');
-    try {
-      const results = this.runStatements(queries);
-      assertChanged(results, options);
-      this.database.exec('RELEASE parley_write');
-      return results;
-    } catch (error) {
-      this.database.exec('ROLLBACK TO parley_write');
-      this.database.exec('RELEASE parley_write');
-      throw error;
-    }
+    const results = await this.connection.write(
+      queries.map((query) => query.compile()),
+      options?.mustChange,
+    );
+    return results.map(toQueryResult);
   };
 
   private async commitGroup(): Promise<void> {
@@ -87,7 +76,7 @@ export class SqliteGroupCommit {
 
   private async runGroup(group: QueuedWrite[]): Promise<Outcome[]> {
     try {
-      this.database.exec('BEGIN IMMEDIATE');
+      await this.connection.exec('BEGIN IMMEDIATE');
     } catch (error) {
       return group.map(() => ({ ok: false, error }));
     }
@@ -100,11 +89,16 @@ export class SqliteGroupCommit {
       }
     }
     try {
-      this.database.exec('COMMIT');
+      await this.connection.exec('COMMIT');
       return outcomes;
     } catch (error) {
-      if (this.database.inTransaction) this.database.exec('ROLLBACK');
+      // A failed COMMIT may have ended the transaction already; a ROLLBACK without one has nothing to undo.
+      await this.connection.exec('ROLLBACK').catch(() => undefined);
       return group.map(() => ({ ok: false, error }));
     }
   }
+}
+
+function toQueryResult(result: SqliteStatementResult): QueryResult<unknown> {
+  return result.changes === undefined ? { rows: result.rows } : { rows: [], numAffectedRows: BigInt(result.changes) };
 }
