@@ -1,7 +1,11 @@
-import type { QueryResult } from 'kysely';
-import type { SqliteStatementResult } from './sqlite-worker-protocol.js';
-import type { SqliteWorkerConnection } from './sqlite-worker-client.js';
-import type { AtomicWrite } from './store-database.js';
+import type Database from 'libsql';
+import type { Compilable, QueryResult } from 'kysely';
+import { assertChanged, type AtomicWrite } from './store-database.js';
+
+type LibsqlDatabase = InstanceType<typeof Database>;
+
+/** Runs a write's statements in order, synchronously, and returns each one's result. */
+export type RunStatements = (queries: readonly Compilable[]) => QueryResult<unknown>[];
 
 interface QueuedWrite {
   work: (writeAtomically: AtomicWrite) => Promise<unknown>;
@@ -20,9 +24,10 @@ type Outcome = { ok: true; value: unknown } | { ok: false; error: unknown };
  * the WAL), and profiles of 200 concurrent streams showed COMMIT as the
  * largest cost of a stored turn. Each write is a savepoint of its own, so a
  * failed one rolls back alone; its caller hears the outcome only once the
- * group has committed. The statements run on the SQLite worker thread
- * (sqlite-worker.ts); only the queue is here. A group starts on a fresh
- * macrotask, so that the writes arriving in one burst share it.
+ * group has committed. Groups start on a fresh macrotask: the driver is
+ * synchronous, and a burst of turns run back to back would otherwise stall
+ * every socket (bench/sockets.ts saw 1.5 s gaps when 1,000 turns started at
+ * once).
  */
 export class SqliteGroupCommit {
   private queue: QueuedWrite[] = [];
@@ -30,7 +35,8 @@ export class SqliteGroupCommit {
   private idle: (() => void)[] = [];
 
   constructor(
-    private readonly connection: SqliteWorkerConnection,
+    private readonly database: LibsqlDatabase,
+    private readonly runStatements: RunStatements,
     private readonly maxGroup = 64,
   ) {}
 
@@ -50,13 +56,18 @@ export class SqliteGroupCommit {
     return new Promise((resolve) => this.idle.push(resolve));
   }
 
-  // One message to the worker per write: its savepoint, statements and guard run there together.
   private readonly writeInSavepoint: AtomicWrite = async (queries, options) => {
-    const results = await this.connection.write(
-      queries.map((query) => query.compile()),
-      options?.mustChange,
-    );
-    return results.map(toQueryResult);
+    this.database.exec('SAVEPOINT parley_write');
+    try {
+      const results = this.runStatements(queries);
+      assertChanged(results, options);
+      this.database.exec('RELEASE parley_write');
+      return results;
+    } catch (error) {
+      this.database.exec('ROLLBACK TO parley_write');
+      this.database.exec('RELEASE parley_write');
+      throw error;
+    }
   };
 
   private async commitGroup(): Promise<void> {
@@ -76,7 +87,7 @@ export class SqliteGroupCommit {
 
   private async runGroup(group: QueuedWrite[]): Promise<Outcome[]> {
     try {
-      await this.connection.exec('BEGIN IMMEDIATE');
+      this.database.exec('BEGIN IMMEDIATE');
     } catch (error) {
       return group.map(() => ({ ok: false, error }));
     }
@@ -89,16 +100,11 @@ export class SqliteGroupCommit {
       }
     }
     try {
-      await this.connection.exec('COMMIT');
+      this.database.exec('COMMIT');
       return outcomes;
     } catch (error) {
-      // A failed COMMIT may have ended the transaction already; a ROLLBACK without one has nothing to undo.
-      await this.connection.exec('ROLLBACK').catch(() => undefined);
+      if (this.database.inTransaction) this.database.exec('ROLLBACK');
       return group.map(() => ({ ok: false, error }));
     }
   }
-}
-
-function toQueryResult(result: SqliteStatementResult): QueryResult<unknown> {
-  return result.changes === undefined ? { rows: result.rows } : { rows: [], numAffectedRows: BigInt(result.changes) };
 }
