@@ -24,7 +24,8 @@ describe.skipIf(!redisAvailable)('a Redis outage', () => {
 
   beforeAll(async () => {
     fake = await FakeUpstream.start();
-    behindRelay = await serverBehindRedisRelay(fake, { JWT_SECRET: testJwtSecret });
+    // A limit no test here reaches: under a loaded CI run the in-memory fallback's count once refused a chat with 429.
+    behindRelay = await serverBehindRedisRelay(fake, { JWT_SECRET: testJwtSecret, RATE_LIMIT_AI_MODULE: '1000/60' });
     ({ relay, server } = behindRelay);
     token = await signToken('alice');
   });
