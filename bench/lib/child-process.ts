@@ -11,17 +11,20 @@ export interface RunningProcess {
 }
 
 /**
- * Starts a Node script (a .ts path, run compiled) in a process of its own, so
+ * Starts a Node script (a .ts path of this repository, run compiled; a .js
+ * path as it is, e.g. a peer installed elsewhere) in a process of its own, so
  * its CPU can be read from /proc apart from the load generator's, and waits
  * for a line on stdout that says it is ready (without `readyPattern`, the
  * caller finds out on its own).
  */
 export async function startNodeProcess(
   script: string,
-  options: { args?: string[]; env?: Record<string, string>; readyPattern?: RegExp; nodeArgs?: string[] },
+  options: { args?: string[]; env?: Record<string, string>; readyPattern?: RegExp; nodeArgs?: string[]; cwd?: string },
 ): Promise<RunningProcess> {
-  const child = spawn(process.execPath, [...(options.nodeArgs ?? []), compiledScript(script), ...(options.args ?? [])], {
+  const entry = script.endsWith('.ts') ? compiledScript(script) : script;
+  const child = spawn(process.execPath, [...(options.nodeArgs ?? []), entry, ...(options.args ?? [])], {
     env: { ...process.env, ...options.env },
+    ...(options.cwd !== undefined && { cwd: options.cwd }),
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   const { readyPattern } = options;

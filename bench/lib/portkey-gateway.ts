@@ -1,8 +1,8 @@
-import { execFileSync, spawn } from 'node:child_process';
-import { once } from 'node:events';
+import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
+import { startNodeProcess } from './child-process.js';
 import { freePort } from './free-port.js';
 import { openaiStreamTarget, type StreamTarget } from './stream-targets.js';
 import type { UrlProcess } from './upstream-processes.js';
@@ -51,35 +51,13 @@ export function installedPortkeyVersions(): Record<string, string> {
 export async function startPortkey(): Promise<UrlProcess> {
   installPortkey();
   const port = await freePort();
-  const child = spawn(process.execPath, [startScript, `--port=${port}`, '--headless'], {
+  const gateway = await startNodeProcess(startScript, {
+    args: [`--port=${port}`, '--headless'],
     cwd: installDir,
-    env: { ...process.env, NODE_ENV: 'production' },
-    stdio: ['ignore', 'pipe', 'inherit'],
+    env: { NODE_ENV: 'production' },
+    readyPattern: /Ready for connections/,
   });
-  await new Promise<void>((resolve, reject) => {
-    let buffer = '';
-    const onData = (chunk: Buffer) => {
-      buffer += chunk.toString();
-      if (!buffer.includes('Ready for connections')) return;
-      child.stdout!.off('data', onData);
-      resolve();
-    };
-    child.stdout!.on('data', onData);
-    child.once('exit', (code) => reject(new Error(`the Portkey gateway exited with ${code} before it was ready`)));
-  });
-  // Its per-request log lines would otherwise fill the pipe and stall it.
-  child.stdout!.resume();
-  return {
-    process: child,
-    pid: child.pid!,
-    readyLine: '',
-    url: `http://127.0.0.1:${port}`,
-    async stop() {
-      if (child.exitCode !== null) return;
-      child.kill('SIGTERM');
-      await once(child, 'exit');
-    },
-  };
+  return { ...gateway, url: `http://127.0.0.1:${port}` };
 }
 
 /** The headers that route a Portkey request to an OpenAI-compatible upstream at `upstreamUrl`. */
